@@ -1,0 +1,1 @@
+"""Pure aggregation: quotes in, one robust value per feed out. No I/O, no clock."""

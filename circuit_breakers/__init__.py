@@ -1,0 +1,1 @@
+"""Pure circuit breakers: may this aggregate be published? No I/O, no clock."""

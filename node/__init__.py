@@ -1,0 +1,1 @@
+"""Wiring: config, the round loop, the HTTP API, the CLI."""
