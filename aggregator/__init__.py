@@ -1,1 +1,32 @@
-"""Pure aggregation: quotes in, one robust value per feed out. No I/O, no clock."""
+"""Pure aggregation: quotes in, one robust value per feed out. No I/O, no clock.
+
+The round's time is always an argument, so the live node, replay and backtest run the very
+same functions on the same inputs and get the same bits out.
+"""
+
+from aggregator.combine import combine
+from aggregator.graph import (
+    FeedGraphError,
+    FeedSpec,
+    SourceSpec,
+    aggregate_round,
+    evaluation_order,
+    plan_conversion,
+)
+from aggregator.params import AggregationParams
+from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
+
+__all__ = [
+    "Aggregate",
+    "AggregationParams",
+    "FeedGraphError",
+    "FeedSpec",
+    "RejectReason",
+    "Rejection",
+    "SourcePrice",
+    "SourceSpec",
+    "aggregate_round",
+    "combine",
+    "evaluation_order",
+    "plan_conversion",
+]
