@@ -1,0 +1,244 @@
+"""The node's configuration: TOML validated by pydantic, environment overrides on top.
+
+Every problem is reported with its location (`feeds.0.sources.2: ...`). Relative paths are
+resolved against the config file's folder. Secrets are never values here, only file paths
+(the keystore and its passphrase file).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from aggregator import AggregationParams, FeedGraphError, FeedSpec, SourceSpec, evaluation_order
+from circuit_breakers import DeviationParams
+from publisher.policy import PublishPolicy
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used as it is. The operator fixes the file; nothing was started."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VenueConfig(_Strict):
+    exchange: str | None = Field(None, description="ccxt exchange id; defaults to the venue's name")
+    api_url: str | None = Field(None, description="overrides the venue's API base URL")
+    price: Literal["last", "mid"] = "mid"
+
+
+class AggregationConfig(_Strict):
+    quorum: int = Field(3, ge=1)
+    max_age_s: float = Field(60.0, gt=0)
+    max_future_s: float = Field(5.0, ge=0)
+    max_spread: float = Field(0.02, gt=0, lt=1)
+    mad_k: float = Field(5.0, gt=0)
+    min_mad: float = Field(0.0005, ge=0)
+
+    def params(self) -> AggregationParams:
+        return AggregationParams(
+            quorum=self.quorum,
+            max_age_ms=round(self.max_age_s * 1000),
+            max_future_ms=round(self.max_future_s * 1000),
+            max_spread=self.max_spread,
+            mad_k=self.mad_k,
+            min_mad=self.min_mad,
+        )
+
+
+class BreakerConfig(_Strict):
+    max_deviation: float = Field(0.10, gt=0)
+    confirm_rounds: int = Field(3, ge=1)
+    confirm_band: float = Field(0.02, gt=0)
+    max_hold_s: float = Field(600.0, gt=0)
+
+    def params(self) -> DeviationParams:
+        return DeviationParams(
+            max_deviation=self.max_deviation,
+            confirm_rounds=self.confirm_rounds,
+            confirm_band=self.confirm_band,
+            max_hold_ms=round(self.max_hold_s * 1000),
+        )
+
+
+class PublishConfig(_Strict):
+    deviation: float = Field(0.005, gt=0)
+    heartbeat_s: int = Field(3600, ge=1)
+
+    def policy(self) -> PublishPolicy:
+        return PublishPolicy(deviation=self.deviation, heartbeat_s=self.heartbeat_s)
+
+
+class Defaults(_Strict):
+    aggregation: AggregationConfig = AggregationConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    publish: PublishConfig = PublishConfig()
+
+
+class FeedConfig(_Strict):
+    id: str = Field(description="BASE/QUOTE, e.g. BTC/USD")
+    decimals: int = Field(8, ge=0, le=18)
+    contract: str | None = Field(
+        None, description="the feed contract; without it the feed is served over HTTP only"
+    )
+    sources: list[str] = Field(min_length=1, description="venue:MARKET, e.g. kraken:BTC/USD")
+    aggregation: AggregationConfig | None = None
+    breaker: BreakerConfig | None = None
+    publish: PublishConfig | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _pair(cls, v: str) -> str:
+        base, sep, quote = v.partition("/")
+        if not sep or not base.isalnum() or not quote.isalnum():
+            raise ValueError(f"feed id {v!r} must be BASE/QUOTE, e.g. BTC/USD")
+        return v.upper()
+
+    @field_validator("contract")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("0x") and len(v) == 42):
+            raise ValueError(f"contract {v!r} is not a 0x-prefixed 20-byte address")
+        return v
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, v: list[str]) -> list[str]:
+        venues = []
+        for s in v:
+            venue, sep, market = s.partition(":")
+            if not sep or not venue or "/" not in market:
+                raise ValueError(f"source {s!r} must be venue:BASE/QUOTE, e.g. kraken:BTC/USD")
+            venues.append(venue)
+        if len(set(venues)) != len(venues):
+            raise ValueError(
+                "a venue appears twice: each source of a feed must be an independent venue"
+            )
+        return v
+
+    def source_specs(self) -> tuple[SourceSpec, ...]:
+        return tuple(SourceSpec(*s.split(":", 1)) for s in self.sources)
+
+
+class NodeSection(_Strict):
+    round_interval_s: float = Field(10.0, gt=0)
+    venue_deadline_s: float = Field(3.0, gt=0)
+    journal: Path = Path("oracle-journal.db")
+
+
+class HttpConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class ChainConfig(_Strict):
+    rpc_url: str
+    keystore: Path
+    passphrase_file: Path
+    chain_id: int | None = Field(
+        None, description="when set, the node refuses an RPC on another chain"
+    )
+    receipt_timeout_s: float = Field(120.0, gt=0)
+
+
+class NodeConfig(BaseSettings):
+    """The whole node. Environment variables `ORACLE_NODE_<SECTION>__<KEY>` override the file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORACLE_NODE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    node: NodeSection = NodeSection()
+    http: HttpConfig = HttpConfig()
+    chain: ChainConfig | None = None
+    defaults: Defaults = Defaults()
+    venues: dict[str, VenueConfig] = Field(default_factory=dict)
+    feeds: list[FeedConfig] = Field(min_length=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _references(self) -> NodeConfig:
+        for i, feed in enumerate(self.feeds):
+            for spec in feed.source_specs():
+                if spec.venue not in self.venues:
+                    raise ValueError(
+                        f"feeds.{i} ({feed.id}): venue {spec.venue!r} is not in [venues]"
+                    )
+        try:
+            evaluation_order(self.feed_specs())
+        except FeedGraphError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+    def feed(self, feed_id: str) -> FeedConfig:
+        return next(f for f in self.feeds if f.id == feed_id)
+
+    def feed_specs(self) -> list[FeedSpec]:
+        return [
+            FeedSpec(f.id, f.source_specs(), (f.aggregation or self.defaults.aggregation).params())
+            for f in self.feeds
+        ]
+
+    def breaker_params(self, feed_id: str) -> DeviationParams:
+        return (self.feed(feed_id).breaker or self.defaults.breaker).params()
+
+    def publish_policy(self, feed_id: str) -> PublishPolicy:
+        return (self.feed(feed_id).publish or self.defaults.publish).policy()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The config as plain JSON data: what the journal stores (by hash) for replay."""
+        return self.model_dump(mode="json")
+
+
+def load_config(path: Path | str) -> NodeConfig:
+    """Read, validate and resolve a TOML config; raises `ConfigError` listing every problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = NodeConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "top level"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
+    def resolved(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    node = config.node.model_copy(update={"journal": resolved(config.node.journal)})
+    chain = config.chain
+    if chain is not None:
+        chain = chain.model_copy(
+            update={
+                "keystore": resolved(chain.keystore),
+                "passphrase_file": resolved(chain.passphrase_file),
+            }
+        )
+    return config.model_copy(update={"node": node, "chain": chain})

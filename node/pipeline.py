@@ -1,0 +1,93 @@
+"""One round's decisions as a pure function: results in, per-feed plans out.
+
+The live node calls `plan_round` with fetched quotes and the wall-clock round time; replay and
+backtest call it with recorded quotes and a virtual clock. Nothing here reads a clock, a file
+or a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aggregator import Aggregate, FeedSpec, aggregate_round, evaluation_order
+from circuit_breakers import BreakerState, Decision, DeviationParams, evaluate
+from feeds.quote import FetchResult
+from publisher.answer import to_answer
+from publisher.policy import LastPublished, PublishPolicy, PublishReason, decide_publish
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRule:
+    """Everything that decides one feed's round."""
+
+    spec: FeedSpec
+    breaker: DeviationParams
+    policy: PublishPolicy
+    decimals: int
+    on_chain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRules:
+    """All feeds' rules, in evaluation (dependency) order."""
+
+    feeds: tuple[FeedRule, ...]
+
+    @classmethod
+    def build(cls, rules: Iterable[FeedRule]) -> RoundRules:
+        by_feed = {r.spec.feed: r for r in rules}
+        ordered = evaluation_order([r.spec for r in by_feed.values()])
+        return cls(tuple(by_feed[s.feed] for s in ordered))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMemory:
+    """What a feed carries from one round to the next."""
+
+    breaker: BreakerState = field(default_factory=BreakerState)
+    published: LastPublished | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """One feed's round: the aggregate, the breaker's decision, and whether to publish."""
+
+    feed: str
+    aggregate: Aggregate
+    decision: Decision
+    breaker: BreakerState
+    answer: int | None
+    publish: PublishReason | None
+
+
+def plan_round(
+    rules: RoundRules,
+    results: Iterable[FetchResult],
+    round_ts_ms: int,
+    memory: Mapping[str, FeedMemory],
+) -> dict[str, FeedPlan]:
+    """Aggregate every feed, run its breaker, and apply its publish policy.
+
+    A feed publishes when it has a value, its breaker allows it, it is on chain, and its
+    policy (deviation OR heartbeat, against the last published answer) says so.
+    """
+    aggregates = aggregate_round([r.spec for r in rules.feeds], results, round_ts_ms)
+    plans: dict[str, FeedPlan] = {}
+    for rule in rules.feeds:
+        feed = rule.spec.feed
+        agg = aggregates[feed]
+        mem = memory.get(feed, FeedMemory())
+        last_value = None
+        if mem.published is not None:
+            last_value = mem.published.answer / 10**rule.decimals
+        decision, breaker = evaluate(rule.breaker, mem.breaker, agg, last_value, round_ts_ms)
+        answer = to_answer(agg.value, rule.decimals) if agg.value is not None else None
+        publish = None
+        now_s = round_ts_ms // 1000
+        newer = mem.published is None or now_s > mem.published.updated_at
+        if decision.allow and answer is not None and rule.on_chain and newer:
+            # The contract only takes timestamps newer than its last update.
+            publish = decide_publish(rule.policy, mem.published, answer, now_s)
+        plans[feed] = FeedPlan(feed, agg, decision, breaker, answer, publish)
+    return plans

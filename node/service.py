@@ -1,0 +1,198 @@
+"""The live round: fetch, plan (pure), sign, journal, publish, and remember for the HTTP API.
+
+Order matters for an auditor: a round's record, with every signature it will send, is
+committed to the journal before any transaction leaves the node; each transaction's outcome
+is a later record. A node killed in between leaves an intent the journal shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from audit.journal import Journal
+from feeds.quote import FetchResult
+from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
+from node.records import plan_json, result_json
+from publisher.eip712 import SignedObservation
+from publisher.errors import PublishError
+from publisher.policy import LastPublished
+
+log = logging.getLogger("oracle.node")
+
+
+class QuoteSource(Protocol):
+    async def fetch(
+        self, wanted: Mapping[str, Sequence[str]], deadline_s: float
+    ) -> list[FetchResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A publication that landed: what the HTTP API and the journal say about it."""
+
+    tx_hash: str
+    block_number: int
+    onchain_round_id: int
+    gas_used: int
+
+
+class Chain(Protocol):
+    """The node's side of the chain: signing and submitting for feeds that have a contract."""
+
+    def contract_address(self, feed: str) -> str | None: ...
+
+    async def latest(self, feed: str) -> LastPublished | None: ...
+
+    async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation: ...
+
+    async def submit(self, feed: str, observations: Sequence[SignedObservation]) -> Receipt: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """The latest of a feed, for the HTTP API."""
+
+    plan: FeedPlan | None = None
+    round_id: int = 0
+    value_answer: int | None = None
+    value_ts_ms: int | None = None
+    receipt: Receipt | None = None
+    published: LastPublished | None = None
+    publish_error: str | None = None
+
+
+class OracleNode:
+    """Runs rounds; one instance per node. `run_round` is safe to call from a scheduler."""
+
+    def __init__(
+        self,
+        rules: RoundRules,
+        venues: Mapping[str, Sequence[str]],
+        fetcher: QuoteSource,
+        journal: Journal,
+        chain: Chain | None,
+        clock: Callable[[], int],
+        deadline_s: float,
+        config_hash: str,
+    ) -> None:
+        self.rules = rules
+        self._venues = venues
+        self._fetcher = fetcher
+        self._journal = journal
+        self._chain = chain
+        self._clock = clock
+        self._deadline_s = deadline_s
+        self.config_hash = config_hash
+        self.round_id = 0
+        self.last_round_ts_ms: int | None = None
+        self._memory: dict[str, FeedMemory] = {}
+        self.status: dict[str, FeedStatus] = {r.spec.feed: FeedStatus() for r in rules.feeds}
+
+    async def start(self) -> None:
+        """Continue the journal's round numbering and learn what is on chain now."""
+        self.round_id = await self._journal.last_round_id()
+        if self._chain is None:
+            return
+        for rule in self.rules.feeds:
+            feed = rule.spec.feed
+            if rule.on_chain:
+                published = await self._chain.latest(feed)
+                self._memory[feed] = FeedMemory(published=published)
+                self.status[feed] = replace(self.status[feed], published=published)
+
+    def contract_address(self, feed: str) -> str | None:
+        return None if self._chain is None else self._chain.contract_address(feed)
+
+    async def run_round(self) -> dict[str, FeedPlan]:
+        now_ms = self._clock()
+        self.round_id += 1
+        round_id = self.round_id
+        results = await self._fetcher.fetch(self._venues, self._deadline_s)
+        plans = plan_round(self.rules, results, now_ms, self._memory)
+        signed: dict[str, SignedObservation] = {}
+        if self._chain is not None:
+            for feed, plan in plans.items():
+                if plan.publish is not None and plan.answer is not None:
+                    signed[feed] = await self._chain.sign(feed, plan.answer, now_ms // 1000)
+        await self._journal.append(
+            "round",
+            round_id,
+            now_ms,
+            {
+                "config_hash": self.config_hash,
+                "results": [result_json(r) for r in results],
+                "feeds": {f: plan_json(p, signed.get(f)) for f, p in plans.items()},
+            },
+        )
+        self.last_round_ts_ms = now_ms
+        for plan in plans.values():
+            self._remember(round_id, now_ms, plan)
+        for feed, observation in signed.items():
+            await self._publish(round_id, now_ms, feed, observation)
+        return plans
+
+    def _remember(self, round_id: int, now_ms: int, plan: FeedPlan) -> None:
+        feed = plan.feed
+        mem = self._memory.get(feed, FeedMemory())
+        self._memory[feed] = replace(mem, breaker=plan.breaker)
+        status = replace(self.status[feed], plan=plan, round_id=round_id)
+        if plan.decision.allow and plan.answer is not None:
+            status = replace(status, value_answer=plan.answer, value_ts_ms=now_ms)
+        if not plan.decision.allow:
+            log.warning(
+                "feed %s round %d held: %s. Check the venues' prices; the node keeps serving the "
+                "last value and follows a confirmed move by itself.",
+                feed,
+                round_id,
+                plan.decision.reason,
+            )
+        self.status[feed] = status
+
+    async def _publish(
+        self, round_id: int, now_ms: int, feed: str, observation: SignedObservation
+    ) -> None:
+        assert self._chain is not None
+        try:
+            receipt = await self._chain.submit(feed, [observation])
+        except PublishError as exc:
+            await self._journal.append(
+                "outcome",
+                round_id,
+                self._clock(),
+                {"status": "failed", "error": str(exc)},
+                feed=feed,
+            )
+            self.status[feed] = replace(self.status[feed], publish_error=str(exc))
+            log.error("feed %s round %d: publication failed: %s", feed, round_id, exc)
+            return
+        await self._journal.append(
+            "outcome",
+            round_id,
+            self._clock(),
+            {
+                "status": "confirmed",
+                "tx_hash": receipt.tx_hash,
+                "block_number": receipt.block_number,
+                "onchain_round_id": receipt.onchain_round_id,
+                "gas_used": receipt.gas_used,
+                "answer": str(observation.value),
+                "timestamp": observation.timestamp,
+            },
+            feed=feed,
+        )
+        published = LastPublished(observation.value, observation.timestamp)
+        self._memory[feed] = replace(self._memory[feed], published=published)
+        self.status[feed] = replace(
+            self.status[feed], receipt=receipt, published=published, publish_error=None
+        )
+        log.info(
+            "feed %s round %d published answer %d in tx %s (on-chain round %d)",
+            feed,
+            round_id,
+            observation.value,
+            receipt.tx_hash,
+            receipt.onchain_round_id,
+        )
