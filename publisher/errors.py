@@ -1,0 +1,56 @@
+"""The publisher's exceptions: one root, each subclass says who acts.
+
+web3 and RPC errors are translated into these at the chain boundary (`feed_contract`), so the
+node never has to know web3's exception zoo. Only `ChainUnavailableError` and `ReceiptTimeoutError` are
+worth an automatic retry; the others need a different input or an operator.
+"""
+
+from __future__ import annotations
+
+
+class PublishError(Exception):
+    """Root of everything the publisher raises on purpose."""
+
+
+class ChainUnavailableError(PublishError):
+    """The RPC endpoint did not answer or answered garbage. Retry with backoff, or fail over
+    to another RPC endpoint; ignore if it is related to temporary network issues."""
+
+
+class ReceiptTimeoutError(PublishError):
+    """The transaction was sent but no receipt arrived in time. It may still be mined: keep
+    watching `tx_hash`, or replace it with the same nonce and a higher fee."""
+
+    def __init__(self, tx_hash: str, timeout_s: float) -> None:
+        super().__init__(f"no receipt for {tx_hash} after {timeout_s:g} s")
+        self.tx_hash = tx_hash
+        self.timeout_s = timeout_s
+
+
+class TransactionRevertedError(PublishError):
+    """The contract refused the call. `error_name` is the decoded custom error (e.g.
+    `StaleObservation`), `Error` for a revert string, `Panic`, or `unknown`. Do not retry the
+    same input: fix the observations (or the signer set) first."""
+
+    def __init__(
+        self, error_name: str, args: tuple[object, ...] = (), tx_hash: str | None = None
+    ) -> None:
+        where = f" in {tx_hash}" if tx_hash else ""
+        super().__init__(f"contract reverted with {error_name}{args!r}{where}")
+        self.error_name = error_name
+        self.error_args = args
+        self.tx_hash = tx_hash
+
+
+class InsufficientFundsError(PublishError):
+    """The sender cannot pay for gas. The operator funds the sender account."""
+
+
+class NonceConflictError(PublishError):
+    """The nonce was already used or a pending transaction holds it. Resync the nonce from
+    the chain (pending state) and rebuild the transaction."""
+
+
+class KeystoreError(PublishError):
+    """A keystore or passphrase file is missing, malformed or does not match. The operator
+    fixes the file; the message names the file, never a secret."""
