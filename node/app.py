@@ -1,0 +1,153 @@
+"""A running node: fetcher, journal, chain, the round scheduler and the HTTP server, from config."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from audit.journal import Journal
+from feeds.fetcher import Fetcher
+from feeds.venue import VenueSpec
+from node.chain import ContractChain
+from node.config import NodeConfig
+from node.http_api import create_app
+from node.pipeline import FeedRule, RoundRules
+from node.service import OracleNode
+
+log = logging.getLogger("oracle.node")
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def round_rules(config: NodeConfig) -> RoundRules:
+    return RoundRules.build(
+        FeedRule(
+            spec=spec,
+            breaker=config.breaker_params(spec.feed),
+            policy=config.publish_policy(spec.feed),
+            decimals=config.feed(spec.feed).decimals,
+            on_chain=config.chain is not None and config.feed(spec.feed).contract is not None,
+        )
+        for spec in config.feed_specs()
+    )
+
+
+def venue_markets(config: NodeConfig) -> dict[str, list[str]]:
+    """Venue -> the distinct markets the round fetches from it (sorted, one batch per venue)."""
+    wanted: defaultdict[str, set[str]] = defaultdict(set)
+    for spec in config.feed_specs():
+        for source in spec.sources:
+            wanted[source.venue].add(source.symbol)
+    return {venue: sorted(symbols) for venue, symbols in sorted(wanted.items())}
+
+
+@dataclass(frozen=True, slots=True)
+class RunningNode:
+    node: OracleNode
+    http_url: str
+
+
+@asynccontextmanager
+async def running_node(
+    config: NodeConfig, clock: Callable[[], int] = wall_clock_ms
+) -> AsyncIterator[RunningNode]:
+    """Start every part of the node; rounds run on the scheduler until the block exits."""
+    venues = {
+        name: VenueSpec(exchange=v.exchange or name, api_url=v.api_url, price=v.price)
+        for name, v in config.venues.items()
+    }
+    journal = await Journal.open(config.node.journal)
+    fetcher = Fetcher(venues, clock)
+    scheduler = AsyncIOScheduler()
+    runner: web.AppRunner | None = None
+    try:
+        chain = None
+        if config.chain is not None:
+            addresses = {f.id: f.contract for f in config.feeds if f.contract is not None}
+            chain = await ContractChain.connect(config.chain, addresses)
+            log.info("publishing as %s to %s", chain.address, config.chain.rpc_url)
+        config_hash = await journal.store_config(config.snapshot())
+        node = OracleNode(
+            rules=round_rules(config),
+            venues=venue_markets(config),
+            fetcher=fetcher,
+            journal=journal,
+            chain=chain,
+            clock=clock,
+            deadline_s=config.node.venue_deadline_s,
+            config_hash=config_hash,
+        )
+        await node.start()
+        runner = web.AppRunner(create_app(node, clock, config.node.round_interval_s))
+        await runner.setup()
+        site = web.TCPSite(runner, config.http.host, config.http.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        scheduler.add_job(
+            _guarded(node),
+            "interval",
+            seconds=config.node.round_interval_s,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=_now(),
+        )
+        scheduler.start()
+        yield RunningNode(node, f"http://{config.http.host}:{port}")
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        if runner is not None:
+            await runner.cleanup()
+        await fetcher.close()
+        await journal.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _guarded(node: OracleNode) -> Callable[[], object]:
+    async def run() -> None:
+        try:
+            await node.run_round()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "round %d failed; the next round runs on schedule. If this repeats, check the "
+                "journal file and the RPC endpoint.",
+                node.round_id,
+            )
+
+    return run
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, so shutdown runs every cleanup step."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def serve(config: NodeConfig) -> None:
+    """Run the node until SIGINT or SIGTERM."""
+    stop = stop_on_signals()
+    async with running_node(config) as running:
+        log.info("node serving on %s", running.http_url)
+        await stop.wait()
+    log.info("node stopped")

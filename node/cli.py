@@ -1,0 +1,157 @@
+"""`oracle-node`: run, demo, simulate, deploy, keys.
+
+Exit code 0 on success; on failure a one-line reason on stderr and a non-zero code
+(2 for bad usage or config, 1 for everything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from node.config import ConfigError, load_config
+from publisher.errors import PublishError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oracle-node", description="A price oracle node.")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the node from a TOML config")
+    run.add_argument("--config", required=True, type=Path)
+
+    demo = sub.add_parser("demo", help="simulator + local chain + contracts + node, all local")
+    demo.add_argument("--http-port", type=int, default=8080)
+    demo.add_argument("--rpc-port", type=int, default=8545)
+    demo.add_argument("--simulator-port", type=int, default=9000)
+    demo.add_argument(
+        "--dir", type=Path, default=Path(".demo"), help="where keys, config and journal go"
+    )
+    demo.add_argument("--round-interval", type=float, default=2.0)
+
+    sim = sub.add_parser("simulate", help="serve the exchange simulator on loopback")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=9000)
+    sim.add_argument("--seed", type=int, default=1)
+
+    deploy = sub.add_parser("deploy", help="deploy a feed contract; prints its address")
+    deploy.add_argument("--rpc", required=True)
+    deploy.add_argument("--keystore", required=True, type=Path, help="the deployer (owner) key")
+    deploy.add_argument("--passphrase-file", required=True, type=Path)
+    deploy.add_argument("--feed", required=True, help="description, e.g. BTC/USD")
+    deploy.add_argument("--decimals", type=int, default=8)
+    deploy.add_argument("--signer", action="append", required=True, dest="signers")
+    deploy.add_argument("--quorum", type=int, default=1)
+    deploy.add_argument("--json", action="store_true")
+
+    keys = sub.add_parser("keys", help="manage the node's V3 keystore")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    for name, text in (("new", "create a new key"), ("address", "print a keystore's address")):
+        k = keys_sub.add_parser(name, help=text)
+        k.add_argument("--keystore", required=True, type=Path)
+        k.add_argument("--passphrase-file", required=True, type=Path)
+        k.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _run,
+        "demo": _demo,
+        "simulate": _simulate,
+        "deploy": _deploy,
+        "keys": _keys,
+    }
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"oracle-node: {exc}", file=sys.stderr)
+        return 2
+    except (PublishError, OSError, RuntimeError) as exc:
+        print(f"oracle-node: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def _until_interrupted(coro: Coroutine[Any, Any, None]) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coro)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from node.app import serve
+
+    config = load_config(args.config)
+    return _until_interrupted(serve(config))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from node.demo import run_demo
+
+    return _until_interrupted(
+        run_demo(
+            folder=args.dir.resolve(),
+            http_port=args.http_port,
+            rpc_port=args.rpc_port,
+            simulator_port=args.simulator_port,
+            round_interval_s=args.round_interval,
+        )
+    )
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulator.__main__ import main as simulator_main
+
+    return simulator_main(["--host", args.host, "--port", str(args.port), "--seed", str(args.seed)])
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from node.devstack import connect
+    from publisher.feed_contract import FeedContract
+    from publisher.keys import load_account
+
+    async def deploy() -> str:
+        account = load_account(args.keystore, args.passphrase_file)
+        contract = await FeedContract.deploy(
+            connect(args.rpc), account, args.decimals, args.feed, args.signers, args.quorum
+        )
+        return contract.address
+
+    address = asyncio.run(deploy())
+    _print(args, {"feed": args.feed, "address": address}, address)
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from publisher.keys import create_keystore, load_account
+
+    if args.keys_command == "new":
+        address = create_keystore(args.keystore, args.passphrase_file)
+    else:
+        address = load_account(args.keystore, args.passphrase_file).address
+    _print(args, {"address": address, "keystore": str(args.keystore)}, address)
+    return 0
+
+
+def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data) if args.json else text, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
