@@ -72,8 +72,9 @@ async def running_node(
     fetcher = Fetcher(venues, clock)
     scheduler = AsyncIOScheduler()
     runner: web.AppRunner | None = None
+    rounds: RoundRunner | None = None
+    chain: ContractChain | None = None
     try:
-        chain = None
         if config.chain is not None:
             addresses = {f.id: f.contract for f in config.feeds if f.contract is not None}
             chain = await ContractChain.connect(config.chain, addresses)
@@ -95,8 +96,9 @@ async def running_node(
         site = web.TCPSite(runner, config.http.host, config.http.port)
         await site.start()
         port = runner.addresses[0][1]
+        rounds = RoundRunner(node)
         scheduler.add_job(
-            _guarded(node),
+            rounds.run,
             "interval",
             seconds=config.node.round_interval_s,
             max_instances=1,
@@ -109,9 +111,16 @@ async def running_node(
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        if rounds is not None:
+            await rounds.drain(
+                config.node.venue_deadline_s
+                + (config.chain.receipt_timeout_s if config.chain else 0)
+            )
         if runner is not None:
             await runner.cleanup()
         await fetcher.close()
+        if chain is not None:
+            await chain.close()
         await journal.close()
 
 
@@ -119,20 +128,48 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _guarded(node: OracleNode) -> Callable[[], object]:
-    async def run() -> None:
+class RoundRunner:
+    """The scheduler's job: one round at a time, and a shutdown that lets the current round end.
+
+    A round cut off mid-flight would leave a signed observation journaled and no outcome; so
+    shutdown waits for the round in flight (bounded), and cancels it only past that bound.
+    """
+
+    def __init__(self, node: OracleNode) -> None:
+        self._node = node
+        self._current: asyncio.Task[object] | None = None
+
+    async def run(self) -> None:
+        self._current = asyncio.create_task(self._node.run_round())
         try:
-            await node.run_round()
+            # Shielded: the scheduler cancels its running jobs on shutdown; the round itself
+            # must finish (or be cancelled by `drain` past its bound).
+            await asyncio.shield(self._current)
         except asyncio.CancelledError:
+            if self._current is not None and not self._current.done():
+                return  # the scheduler is shutting down; `drain` sees the round through
             raise
         except Exception:
             log.exception(
                 "round %d failed; the next round runs on schedule. If this repeats, check the "
                 "journal file and the RPC endpoint.",
-                node.round_id,
+                self._node.round_id,
             )
+        finally:
+            if self._current is not None and self._current.done():
+                self._current = None
 
-    return run
+    async def drain(self, timeout_s: float) -> None:
+        task = self._current
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            log.warning(
+                "round %d still running after %.0fs; cancelling it", self._node.round_id, timeout_s
+            )
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def stop_on_signals() -> asyncio.Event:

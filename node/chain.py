@@ -20,7 +20,10 @@ from publisher.policy import LastPublished
 class ContractChain:
     """Implements the node's `Chain` protocol over deployed OracleFeed contracts."""
 
-    def __init__(self, account: LocalAccount, contracts: Mapping[str, FeedContract]) -> None:
+    def __init__(
+        self, w3: AsyncWeb3[Any], account: LocalAccount, contracts: Mapping[str, FeedContract]
+    ) -> None:
+        self._w3 = w3
         self._account = account
         self._signer = LocalSigner(account)
         self._contracts = dict(contracts)
@@ -42,7 +45,10 @@ class ContractChain:
                     f"RPC {config.rpc_url} is chain {contract.chain_id}, config says "
                     f"{config.chain_id}: refusing to publish {feed} there"
                 )
-        return cls(account, contracts)
+        return cls(w3, account, contracts)
+
+    async def close(self) -> None:
+        await self._w3.provider.disconnect()
 
     @property
     def address(self) -> str:

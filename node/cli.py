@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.log_level != "DEBUG":
+        # Their INFO lines are per request or per job: noise at an oracle's pace.
+        for noisy in ("apscheduler", "web3", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
         "demo": _demo,

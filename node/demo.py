@@ -51,6 +51,7 @@ async def run_demo(
                 round_interval_s=round_interval_s,
             ),
         )
+        await w3.provider.disconnect()
         config = load_config(config_path)
         async with running_node(config) as node:
             print(f"HTTP       {node.http_url}/v1/feeds  (e.g. {node.http_url}/v1/feeds/BTC-USD)")

@@ -40,6 +40,7 @@ async def simulator_process(port: int = 0, seed: int = 1) -> AsyncIterator[str]:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # a terminal's Ctrl-C goes to the node, which stops us in order
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -125,7 +126,7 @@ def local_config_toml(
     http_port: int,
     round_interval_s: float = 2.0,
     deviation: float = 0.001,
-    heartbeat_s: int = 30,
+    heartbeat_s: int = 10,
 ) -> str:
     """A node config reading every simulator venue, with BTC/USD, ETH/USD and USDT/USD feeds."""
     lines = [
