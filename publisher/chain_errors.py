@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.exceptions import (
     BadResponseFormat,
@@ -65,9 +66,13 @@ class RevertDecoder:
             return "unknown", ()
         name, types = self._by_selector[raw[:4]]
         try:
-            return name, tuple(abi_decode(list(types), raw[4:]))
+            values = abi_decode(list(types), raw[4:])
         except DecodingError:
             return name, ()
+        return name, tuple(
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(types, values, strict=True)
+        )
 
 
 @contextmanager

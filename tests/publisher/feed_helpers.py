@@ -1,0 +1,63 @@
+"""Helpers for the publisher tests: an in-process chain handle, signers, signing a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import AsyncWeb3
+
+from publisher.chain_errors import RevertDecoder, translate_errors
+from publisher.compile import load_artifact
+from publisher.eip712 import Domain, SignedObservation
+from publisher.keys import LocalSigner
+
+DECIMALS = 8
+DESCRIPTION = "BTC / USD"
+
+
+@dataclass
+class Chain:
+    w3: AsyncWeb3[Any]
+    accounts: list[LocalAccount]
+
+    @property
+    def owner(self) -> LocalAccount:
+        return self.accounts[0]
+
+    async def now(self) -> int:
+        """The latest block's timestamp: the contract's clock, not the test machine's."""
+        block = await self.w3.eth.get_block("latest")
+        return int(block["timestamp"])
+
+
+def make_signers(count: int) -> list[LocalSigner]:
+    return [LocalSigner(Account.create()) for _ in range(count)]
+
+
+async def sign_all(
+    domain: Domain, signers: Sequence[LocalSigner], values: Sequence[int], timestamp: int
+) -> list[SignedObservation]:
+    """One observation per signer, all stamped `timestamp`."""
+    return [
+        await signer.sign_observation(domain, value, timestamp)
+        for signer, value in zip(signers, values, strict=True)
+    ]
+
+
+async def call_submit_raw(
+    chain: Chain, feed_address: str, batch: Sequence[tuple[int, int, bytes, bytes]]
+) -> None:
+    """Simulate `submit` with a batch exactly as given (no sorting, no checks), raising what
+    FeedContract would raise: the way to reach the contract's own guards."""
+    abi = load_artifact()["abi"]
+    contract = chain.w3.eth.contract(address=feed_address, abi=abi)
+    with translate_errors(RevertDecoder(abi)):
+        await contract.functions.submit(list(batch)).call({"from": chain.owner.address})
+
+
+def as_calldata(observations: Sequence[SignedObservation]) -> list[tuple[int, int, bytes, bytes]]:
+    return [(o.value, o.timestamp, *o.compact()) for o in observations]

@@ -1,0 +1,186 @@
+"""OracleFeed refuses every batch that breaks one of its invariants, naming the broken one."""
+
+from __future__ import annotations
+
+import pytest
+from feed_helpers import Chain, as_calldata, call_submit_raw, make_signers, sign_all
+
+from publisher.eip712 import MAX_LOW_S, Domain
+from publisher.errors import TransactionRevertedError
+
+MAX_FUTURE_DRIFT = 60
+
+
+async def rejected_with(coro: object) -> TransactionRevertedError:
+    with pytest.raises(TransactionRevertedError) as raised:
+        await coro  # type: ignore[misc]
+    return raised.value
+
+
+async def test_rejects_an_unauthorized_signer(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(2)
+    outsider = make_signers(1)[0]
+    feed = await deploy_feed(signers, 2)
+    batch = await sign_all(feed.domain(), [signers[0], outsider], [1, 2], await chain.now())
+
+    error = await rejected_with(feed.submit(batch, chain.owner))
+
+    assert (error.error_name, error.error_args) == ("UnauthorizedSigner", (1, outsider.address))
+
+
+async def test_rejects_the_same_signer_twice(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(3)
+    feed = await deploy_feed(signers, 2)
+    batch = await sign_all(feed.domain(), [signers[0], signers[0]], [1, 2], await chain.now())
+
+    error = await rejected_with(feed.submit(batch, chain.owner))
+
+    assert (error.error_name, error.error_args) == ("DuplicateSigner", (1, signers[0].address))
+
+
+async def test_rejects_values_not_sorted_ascending(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(3)
+    feed = await deploy_feed(signers, 3)
+    batch = await sign_all(feed.domain(), signers, [1, 3, 2], await chain.now())
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, as_calldata(batch)))
+
+    assert (error.error_name, error.error_args) == ("ValuesNotSorted", (2,))
+
+
+async def test_accepts_equal_values_as_sorted(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(3)
+    feed = await deploy_feed(signers, 3)
+    batch = await sign_all(feed.domain(), signers, [7, 7, 7], await chain.now())
+
+    await call_submit_raw(chain, feed.address, as_calldata(batch))
+
+
+async def test_rejects_fewer_observations_than_the_quorum(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(5)
+    feed = await deploy_feed(signers, 3)
+    batch = await sign_all(feed.domain(), signers[:2], [1, 2], await chain.now())
+
+    error = await rejected_with(feed.submit(batch, chain.owner))
+
+    assert (error.error_name, error.error_args) == ("NotEnoughObservations", (2, 3))
+
+
+async def test_rejects_a_timestamp_not_newer_than_the_last_update(
+    chain: Chain, deploy_feed
+) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    now = await chain.now()
+    await feed.submit(await sign_all(feed.domain(), signers, [1], now), chain.owner)
+
+    error = await rejected_with(
+        feed.submit(await sign_all(feed.domain(), signers, [2], now), chain.owner)
+    )
+
+    assert (error.error_name, error.error_args) == ("StaleObservation", (0, now, now))
+
+
+async def test_rejects_a_replay_of_an_observation_from_the_last_batch(
+    chain: Chain, deploy_feed
+) -> None:
+    # updatedAt is the OLDEST timestamp of a batch; the freshness bar is the NEWEST, so the
+    # younger observations of an accepted batch cannot be replayed into a new round.
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 1)
+    now = await chain.now()
+    domain = feed.domain()
+    first = [
+        await signers[0].sign_observation(domain, 1, now - 10),
+        await signers[1].sign_observation(domain, 2, now),
+    ]
+    await feed.submit(first, chain.owner)
+
+    error = await rejected_with(feed.submit(first[1:], chain.owner))
+
+    assert (error.error_name, error.error_args) == ("StaleObservation", (0, now, now))
+
+
+async def test_rejects_a_timestamp_too_far_in_the_future(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    far = await chain.now() + 10 * MAX_FUTURE_DRIFT
+
+    error = await rejected_with(
+        feed.submit(await sign_all(feed.domain(), signers, [1], far), chain.owner)
+    )
+
+    assert error.error_name == "TimestampTooFarInFuture"
+
+
+async def test_accepts_a_timestamp_within_the_allowed_drift(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    soon = await chain.now() + MAX_FUTURE_DRIFT // 2
+
+    outcome = await feed.submit(await sign_all(feed.domain(), signers, [1], soon), chain.owner)
+
+    assert outcome.round_id == 1
+
+
+async def test_rejects_a_signature_for_another_chain_id(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    elsewhere = Domain(feed.chain_id + 1, feed.address)
+    batch = await sign_all(elsewhere, signers, [1], await chain.now())
+
+    error = await rejected_with(feed.submit(batch, chain.owner))
+
+    assert error.error_name == "UnauthorizedSigner"
+
+
+async def test_rejects_a_signature_for_another_feed_contract(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    other_feed = await deploy_feed(signers, 1)
+    batch = await sign_all(other_feed.domain(), signers, [1], await chain.now())
+
+    error = await rejected_with(feed.submit(batch, chain.owner))
+
+    assert error.error_name == "UnauthorizedSigner"
+
+
+async def test_rejects_a_high_s_signature(chain: Chain, deploy_feed) -> None:
+    # In EIP-2098 form the top bit of vs is the recovery bit, so the malleable twin (n - s)
+    # of a real signature almost never fits; the guard is checked with s just above n/2.
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    [observation] = await sign_all(feed.domain(), signers, [1], await chain.now())
+    r, _ = observation.compact()
+    high_s = (MAX_LOW_S + 1).to_bytes(32, "big")
+
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, [(1, observation.timestamp, r, high_s)])
+    )
+
+    assert (error.error_name, error.error_args) == ("HighSSignature", (0,))
+
+
+async def test_rejects_a_signature_that_recovers_no_address(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    zero = bytes(32)
+
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, [(1, await chain.now(), zero, zero)])
+    )
+
+    assert (error.error_name, error.error_args) == ("InvalidSignature", (0,))
+
+
+async def test_rejects_a_value_the_signer_did_not_sign(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    [observation] = await sign_all(feed.domain(), signers, [100], await chain.now())
+    r, vs = observation.compact()
+
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, [(1_000_000, observation.timestamp, r, vs)])
+    )
+
+    assert error.error_name in ("UnauthorizedSigner", "InvalidSignature")
