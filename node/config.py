@@ -223,9 +223,9 @@ def load_config(path: Path | str) -> NodeConfig:
 
 
 def _describe(error: Any) -> str:
-    where = ".".join(str(p) for p in error["loc"]) or "top level"
+    where = ".".join(str(p) for p in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message
 
 
 def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
