@@ -64,7 +64,8 @@ _TABLE: tuple[tuple[tuple[type[BaseException], ...], FailureKind, str, _Detail],
     ((ccxt.AuthenticationError,), FailureKind.UNAVAILABLE, "venue refused access", "status"),
     ((ccxt.BaseError,), FailureKind.UNAVAILABLE, "venue error", "message"),
 )
-_PARSE_ERRORS = (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError)
+_PARSE_ERRORS = (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError)
+_RATE_LIMIT_STATUSES = frozenset({418, 429})
 
 
 def classify(error: BaseException, deadline_s: float) -> tuple[FailureKind, str]:
@@ -75,6 +76,10 @@ def classify(error: BaseException, deadline_s: float) -> tuple[FailureKind, str]
     """
     if isinstance(error, TimeoutError | ccxt.RequestTimeout):
         return FailureKind.TEMPORARY, timeout_reason(deadline_s)
+    status = http_status(error)
+    if status in _RATE_LIMIT_STATUSES:
+        # The status is the venue's own word; ccxt maps okx's 429 to ExchangeNotAvailable.
+        return FailureKind.RATE_LIMITED, f"HTTP {status} rate limited"
     for classes, kind, text, detail in _TABLE:
         if isinstance(error, classes):
             if detail == "message":

@@ -65,6 +65,7 @@ class Fetcher:
         self._exchange_config = dict(exchange_config or {})
         self._exchanges: dict[str, Any] = {}
         self._backoff: dict[str, _Backoff] = {}
+        self._markets_ready: set[str] = set()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -80,6 +81,7 @@ class Fetcher:
     async def close(self) -> None:
         """Close every venue connection. The fetcher can be used again afterwards."""
         exchanges, self._exchanges = self._exchanges, {}
+        self._markets_ready.clear()
         await asyncio.gather(*(exchange.close() for exchange in exchanges.values()))
 
     async def fetch(
@@ -184,8 +186,14 @@ class Fetcher:
     async def _fetch_listed(
         self, venue: str, spec: VenueSpec, exchange: Any, symbols: list[str]
     ) -> list[FetchResult]:
-        await exchange.load_markets()
+        # ccxt caches whatever its first load produced, an empty market list included (an
+        # unparseable markets reply gives one): reload until a load has listed something.
+        await exchange.load_markets(reload=venue not in self._markets_ready)
         markets: Mapping[str, Any] = exchange.markets or {}
+        if not markets:
+            # Calling every symbol unlisted would send the operator to the wrong place.
+            return self._failures(venue, symbols, FailureKind.BAD_DATA, "venue listed no markets")
+        self._markets_ready.add(venue)
         unlisted = {s: "symbol not listed on venue" for s in symbols if s not in markets}
         halted = {
             s: "market not active on venue"
