@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import FetcherFactory, Simulator
+from feeds_harness import FetcherFactory, Simulator
 
 from feeds.quote import FailureKind, FetchFailure, Quote
 from simulator.venues import VENUES

@@ -14,7 +14,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 import pytest
-from conftest import Simulator
+from feeds_harness import Simulator
 
 from simulator.venues import VENUES
 
