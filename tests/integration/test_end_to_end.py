@@ -112,6 +112,7 @@ async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: P
                     truth = (await response.json())["prices"]["BTC/USD"]
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 30) == 0
+        await w3.provider.disconnect()
 
         assert view["feed"] == "BTC/USD"
         assert view["contract"] == contracts["BTC/USD"]
