@@ -12,53 +12,27 @@ from pathlib import Path
 
 from node.app import running_node, stop_on_signals
 from node.config import load_config
-from node.devstack import (
-    DEMO_FEEDS,
-    connect,
-    deploy_feeds,
-    dev_account,
-    local_config_toml,
-    provision_node_key,
-    simulator_process,
-)
-from publisher.anvil import running_anvil
+from node.devstack import local_stack
 
 
 async def run_demo(
     folder: Path, http_port: int, rpc_port: int, simulator_port: int, round_interval_s: float
 ) -> None:
     stop = stop_on_signals()
-    loop = asyncio.get_running_loop()
-    async with simulator_process(simulator_port) as sim_url, running_anvil(port=rpc_port) as anvil:
-        w3 = connect(anvil.rpc_url)
-        owner = dev_account(anvil.dev_keys[0])
-        run_dir = folder / f"run-{loop.time():.0f}"
-        keystore, passphrase_file, node_address = await provision_node_key(
-            run_dir / "keys", w3, owner
-        )
-        contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, [node_address], quorum=1)
+    run_dir = folder / f"run-{asyncio.get_running_loop().time():.0f}"
+    async with local_stack(run_dir, simulator_port=simulator_port, rpc_port=rpc_port) as stack:
         config_path = run_dir / "node.toml"
-        await asyncio.to_thread(
-            config_path.write_text,
-            local_config_toml(
-                simulator_url=sim_url,
-                rpc_url=anvil.rpc_url,
-                keystore=keystore,
-                passphrase_file=passphrase_file,
-                contracts=contracts,
-                journal=run_dir / "journal.db",
-                http_port=http_port,
-                round_interval_s=round_interval_s,
-            ),
+        toml = stack.config_toml(
+            journal=run_dir / "journal.db", http_port=http_port, round_interval_s=round_interval_s
         )
-        await w3.provider.disconnect()
+        await asyncio.to_thread(config_path.write_text, toml)
         config = load_config(config_path)
         async with running_node(config) as node:
             print(f"HTTP       {node.http_url}/v1/feeds  (e.g. {node.http_url}/v1/feeds/BTC-USD)")
-            print(f"chain RPC  {anvil.rpc_url}  (chain id {anvil.chain_id})")
-            print(f"simulator  {sim_url}/_sim/truth")
-            print(f"node key   {node_address}")
-            for feed, address in contracts.items():
+            print(f"chain RPC  {stack.anvil.rpc_url}  (chain id {stack.anvil.chain_id})")
+            print(f"simulator  {stack.simulator_url}/_sim/truth")
+            print(f"node key   {stack.node_address}")
+            for feed, address in stack.contracts.items():
                 print(f"contract   {feed:<9} {address}")
             print(f"config     {config_path}")
             print(f"journal    {config.node.journal}")

@@ -12,6 +12,7 @@ import secrets
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
+from publisher.anvil import Anvil, running_anvil
 from publisher.feed_contract import FeedContract
 from publisher.keys import create_keystore
 
@@ -167,3 +169,46 @@ def local_config_toml(
             lines.append(f'contract = "{contracts[feed]}"')
         lines += ["sources = [" + ", ".join(f'"{s}"' for s in sources) + "]", ""]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStack:
+    """A running simulator and anvil, a funded node key, and one deployed contract per feed."""
+
+    simulator_url: str
+    anvil: Anvil
+    node_address: str
+    keystore: Path
+    passphrase_file: Path
+    contracts: dict[str, str]
+
+    def config_toml(self, *, journal: Path, http_port: int, **settings: Any) -> str:
+        """The node's config for this stack; `settings` go to `local_config_toml`."""
+        return local_config_toml(
+            simulator_url=self.simulator_url,
+            rpc_url=self.anvil.rpc_url,
+            keystore=self.keystore,
+            passphrase_file=self.passphrase_file,
+            contracts=self.contracts,
+            journal=journal,
+            http_port=http_port,
+            **settings,
+        )
+
+
+@asynccontextmanager
+async def local_stack(
+    folder: Path, *, simulator_port: int = 0, rpc_port: int = 0
+) -> AsyncIterator[LocalStack]:
+    """Start the simulator and anvil, provision the node's key in `folder`, deploy the feeds."""
+    async with simulator_process(simulator_port) as sim_url, running_anvil(port=rpc_port) as anvil:
+        w3 = connect(anvil.rpc_url)
+        try:
+            owner = dev_account(anvil.dev_keys[0])
+            keystore, passphrase_file, address = await provision_node_key(
+                folder / "keys", w3, owner
+            )
+            contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, [address], quorum=1)
+        finally:
+            await w3.provider.disconnect()
+        yield LocalStack(sim_url, anvil, address, keystore, passphrase_file, contracts)

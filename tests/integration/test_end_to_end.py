@@ -20,16 +20,7 @@ import aiohttp
 import pytest
 
 from audit.journal import Journal, verify_chain
-from node.devstack import (
-    DEMO_FEEDS,
-    connect,
-    deploy_feeds,
-    dev_account,
-    local_config_toml,
-    provision_node_key,
-    simulator_process,
-)
-from publisher.anvil import running_anvil
+from node.devstack import connect, local_stack
 from publisher.eip712 import Domain, SignedObservation, recover_signer
 from publisher.errors import TransactionRevertedError
 from publisher.feed_contract import FeedContract
@@ -76,27 +67,17 @@ async def wait_for_rounds(contract: FeedContract, rounds: int, process: Any, log
 
 
 async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: Path) -> None:
-    async with simulator_process() as sim_url, running_anvil() as anvil:
-        w3 = connect(anvil.rpc_url)
-        owner = dev_account(anvil.dev_keys[0])
-        keystore, passphrase, node_address = await provision_node_key(tmp_path / "keys", w3, owner)
-        contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, [node_address], quorum=1)
+    async with local_stack(tmp_path) as stack:
         http_port = free_port()
         config = tmp_path / "node.toml"
         journal_path = tmp_path / "journal.db"
         config.write_text(
-            local_config_toml(
-                simulator_url=sim_url,
-                rpc_url=anvil.rpc_url,
-                keystore=keystore,
-                passphrase_file=passphrase,
-                contracts=contracts,
-                journal=journal_path,
-                http_port=http_port,
-                round_interval_s=1.0,
-                heartbeat_s=1,
+            stack.config_toml(
+                journal=journal_path, http_port=http_port, round_interval_s=1.0, heartbeat_s=1
             )
         )
+        contracts, sim_url, anvil = stack.contracts, stack.simulator_url, stack.anvil
+        w3 = connect(anvil.rpc_url)
         btc = await FeedContract.at(w3, contracts["BTC/USD"])
         async with node_process(config, tmp_path / "node.log") as process:
             await wait_for_rounds(btc, 3, process, tmp_path / "node.log")
@@ -140,5 +121,5 @@ async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: P
             bytes.fromhex(signed["signature"][2:]),
         )
         domain = Domain(anvil.chain_id, contracts["BTC/USD"])
-        assert recover_signer(domain, observation) == node_address
+        assert recover_signer(domain, observation) == stack.node_address
         assert onchain.answer / 1e8 == pytest.approx(truth, rel=0.005)
