@@ -10,7 +10,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from node.config import ChainConfig
 from node.service import Receipt
-from publisher.eip712 import SignedObservation
+from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import PublishError, TransactionRevertedError
 from publisher.feed_contract import FeedContract
 from publisher.keys import LocalSigner, load_account
@@ -53,6 +53,9 @@ class ContractChain:
     @property
     def address(self) -> str:
         return self._signer.address
+
+    def domain(self, feed: str) -> Domain:
+        return self._contracts[feed].domain()
 
     def contract_address(self, feed: str) -> str | None:
         contract = self._contracts.get(feed)

@@ -16,7 +16,7 @@ from audit.journal import Journal
 from feeds.quote import FetchResult
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json, result_json
-from publisher.eip712 import SignedObservation
+from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import PublishError
 from publisher.policy import LastPublished
 
@@ -42,7 +42,12 @@ class Receipt:
 class Chain(Protocol):
     """The node's side of the chain: signing and submitting for feeds that have a contract."""
 
+    @property
+    def address(self) -> str: ...
+
     def contract_address(self, feed: str) -> str | None: ...
+
+    def domain(self, feed: str) -> Domain: ...
 
     async def latest(self, feed: str) -> LastPublished | None: ...
 
@@ -92,16 +97,38 @@ class OracleNode:
         self.status: dict[str, FeedStatus] = {r.spec.feed: FeedStatus() for r in rules.feeds}
 
     async def start(self) -> None:
-        """Continue the journal's round numbering and learn what is on chain now."""
+        """Continue the journal's round numbering, learn what is on chain now, and journal it.
+
+        The `session` record holds what a replay cannot recompute: the signer's address, each
+        feed's EIP-712 domain and the value on chain when the node started.
+        """
         self.round_id = await self._journal.last_round_id()
-        if self._chain is None:
-            return
+        feeds: dict[str, object] = {}
         for rule in self.rules.feeds:
             feed = rule.spec.feed
-            if rule.on_chain:
-                published = await self._chain.latest(feed)
-                self._memory[feed] = FeedMemory(published=published)
-                self.status[feed] = replace(self.status[feed], published=published)
+            if self._chain is None or not rule.on_chain:
+                continue
+            published = await self._chain.latest(feed)
+            self._memory[feed] = FeedMemory(published=published)
+            self.status[feed] = replace(self.status[feed], published=published)
+            domain = self._chain.domain(feed)
+            feeds[feed] = {
+                "chain_id": domain.chain_id,
+                "contract": domain.verifying_contract,
+                "published": None
+                if published is None
+                else {"answer": str(published.answer), "updated_at": published.updated_at},
+            }
+        await self._journal.append(
+            "session",
+            self.round_id,
+            self._clock(),
+            {
+                "config_hash": self.config_hash,
+                "signer": None if self._chain is None else self._chain.address,
+                "feeds": feeds,
+            },
+        )
 
     def contract_address(self, feed: str) -> str | None:
         return None if self._chain is None else self._chain.contract_address(feed)
@@ -117,6 +144,14 @@ class OracleNode:
             for feed, plan in plans.items():
                 if plan.publish is not None and plan.answer is not None:
                     signed[feed] = await self._chain.sign(feed, plan.answer, now_ms // 1000)
+        feeds_json = {f: plan_json(p, signed.get(f)) for f, p in plans.items()}
+        for feed, observation in signed.items():
+            assert self._chain is not None
+            domain = self._chain.domain(feed)
+            feeds_json[feed]["observation"]["domain"] = {
+                "chain_id": domain.chain_id,
+                "verifying_contract": domain.verifying_contract,
+            }
         await self._journal.append(
             "round",
             round_id,
@@ -124,7 +159,7 @@ class OracleNode:
             {
                 "config_hash": self.config_hash,
                 "results": [result_json(r) for r in results],
-                "feeds": {f: plan_json(p, signed.get(f)) for f, p in plans.items()},
+                "feeds": feeds_json,
             },
         )
         self.last_round_ts_ms = now_ms

@@ -55,14 +55,21 @@ class RecordingChain:
         self.rounds_journaled_at_submit: list[int] = []
         self.submitted: list[SignedObservation] = []
 
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
     def contract_address(self, feed: str) -> str | None:
         return CONTRACT
+
+    def domain(self, feed: str) -> Domain:
+        return Domain(31337, CONTRACT)
 
     async def latest(self, feed: str) -> LastPublished | None:
         return None
 
     async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation:
-        return await self.signer.sign_observation(Domain(31337, CONTRACT), answer, timestamp_s)
+        return await self.signer.sign_observation(self.domain(feed), answer, timestamp_s)
 
     async def submit(self, feed: str, observations: Sequence[SignedObservation]) -> Receipt:
         self.rounds_journaled_at_submit.append(len(await self.journal.records(kind="round")))
