@@ -145,7 +145,7 @@ class OracleNode:
                 if plan.publish is not None and plan.answer is not None:
                     signed[feed] = await self._chain.sign(feed, plan.answer, now_ms // 1000)
         feeds_json = {f: plan_json(p, signed.get(f)) for f, p in plans.items()}
-        for feed, observation in signed.items():
+        for feed in signed:
             assert self._chain is not None
             domain = self._chain.domain(feed)
             feeds_json[feed]["observation"]["domain"] = {
