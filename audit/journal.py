@@ -146,10 +146,10 @@ class Journal:
         return JournalRecord(seq, kind, round_id, feed, ts_ms, json.loads(text), prev, digest)
 
     async def records(
-        self, kind: str | None = None, feed: str | None = None
+        self, kind: str | None = None, feed: str | None = None, round_id: int | None = None
     ) -> list[JournalRecord]:
-        """Records in journal order, optionally of one kind and/or one feed."""
-        return await self._run(lambda: list(_select(self._conn, kind, feed)))
+        """Records in journal order, optionally of one kind, one feed and/or one round."""
+        return await self._run(lambda: list(_select(self._conn, kind, feed, round_id)))
 
     async def last_round_id(self) -> int:
         row = await self._run(
@@ -169,10 +169,14 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _select(
-    conn: sqlite3.Connection, kind: str | None, feed: str | None
+    conn: sqlite3.Connection, kind: str | None, feed: str | None, round_id: int | None = None
 ) -> Iterator[JournalRecord]:
     sql = "SELECT seq, kind, round_id, feed, ts_ms, body, prev_hash, hash FROM records"
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
+    if round_id is not None:
+        where.append("round_id = ?")
+        args.append(round_id)
     if kind is not None:
         where.append("kind = ?")
         args.append(kind)

@@ -103,6 +103,7 @@ class OracleNode:
         feed's EIP-712 domain and the value on chain when the node started.
         """
         self.round_id = await self._journal.last_round_id()
+        await self._reconcile()
         feeds: dict[str, object] = {}
         for rule in self.rules.feeds:
             feed = rule.spec.feed
@@ -132,6 +133,39 @@ class OracleNode:
 
     def contract_address(self, feed: str) -> str | None:
         return None if self._chain is None else self._chain.contract_address(feed)
+
+    async def _reconcile(self) -> None:
+        """Journal the fate of observations the last run signed but never saw an outcome for.
+
+        Only the last round can hold such intents: each outcome is journaled right after its
+        transaction. An intent whose value and timestamp are what the chain holds now landed;
+        any other did not (a newer one would have to carry a newer timestamp).
+        """
+        if self._chain is None or self.round_id == 0:
+            return
+        last = await self._journal.records(round_id=self.round_id)
+        done = {r.feed for r in last if r.kind == "outcome"}
+        for rec in last:
+            if rec.kind != "round":
+                continue
+            for feed, plan in sorted(rec.body["feeds"].items()):
+                obs = plan.get("observation")
+                if obs is None or feed in done or self._chain.contract_address(feed) is None:
+                    continue
+                onchain = await self._chain.latest(feed)
+                landed = onchain is not None and (onchain.answer, onchain.updated_at) == (
+                    int(obs["value"]),
+                    obs["timestamp"],
+                )
+                status = "reconciled_landed" if landed else "reconciled_not_landed"
+                body = {"status": status, "answer": obs["value"], "timestamp": obs["timestamp"]}
+                await self._journal.append("outcome", rec.round_id, self._clock(), body, feed=feed)
+                log.warning(
+                    "feed %s round %d: the last run stopped before its outcome: %s",
+                    feed,
+                    rec.round_id,
+                    status,
+                )
 
     async def run_round(self) -> dict[str, FeedPlan]:
         now_ms = self._clock()
