@@ -13,18 +13,21 @@ from aggregator.graph import (
     evaluation_order,
     plan_conversion,
 )
-from aggregator.params import AggregationParams
+from aggregator.params import AggregationParams, Estimator, OutlierFilter, Weighting
 from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
 
 __all__ = [
     "Aggregate",
     "AggregationParams",
+    "Estimator",
     "FeedGraphError",
     "FeedSpec",
+    "OutlierFilter",
     "RejectReason",
     "Rejection",
     "SourcePrice",
     "SourceSpec",
+    "Weighting",
     "aggregate_round",
     "combine",
     "evaluation_order",

@@ -1,11 +1,13 @@
-"""From screened, converted source prices to one robust value: MAD outlier cut, quorum, median."""
+"""From screened, converted source prices to one robust value: outlier filters, quorum, estimator."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aggregator.estimators import estimate
+from aggregator.filters import MIN_CANDIDATES, filter_bounds, outlier_detail, refused_by
 from aggregator.params import AggregationParams
-from aggregator.robust import median, scaled_mad
+from aggregator.robust import MAD_SCALE, median_of_sorted, quantile_of_sorted
 from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
 
 
@@ -18,16 +20,18 @@ def combine(
 ) -> Aggregate:
     """Combine one feed's candidate prices into an `Aggregate`.
 
-    Outliers are judged against the median of all candidates with a floored scaled MAD, in a
-    single pass (a second pass on the survivors would let a tight honest cluster reject its own
-    edges). If fewer than `params.quorum` candidates survive, the feed has no value: the
-    survivors are reported as rejected for `quorum` and `error` says how many were missing.
-    Provenance is sorted by source so the result does not depend on fetch order.
+    The configured outlier filters run once over all candidates (`aggregator.filters`). If
+    fewer than `params.quorum` candidates survive, the feed has no value: the survivors are
+    reported as rejected for `quorum` and `error` says how many were missing. Otherwise the
+    configured estimator gives the value, with the dispersion (scaled MAD around the value,
+    relative) and the interquartile band of the survivors. Provenance is sorted by source so
+    the result does not depend on fetch order; every float reduction runs over prices sorted
+    ascending, so it does not either.
     """
-    survivors, outliers = _cut_outliers(candidates, params)
+    survivors, outliers = cut_outliers(candidates, params)
     all_rejected = [*rejected, *outliers]
     if len(survivors) < params.quorum:
-        detail = f"{len(survivors)} of {params.quorum} required sources survived"
+        detail = quorum_detail(len(survivors), params.quorum)
         all_rejected += [
             Rejection(s.source, s.symbol, RejectReason.QUORUM, detail) for s in survivors
         ]
@@ -37,45 +41,49 @@ def combine(
             value=None,
             dispersion=None,
             used=(),
-            rejected=_sorted_rejections(all_rejected),
+            rejected=sorted_rejections(all_rejected),
             error=f"quorum lost: {detail}",
+            estimator=str(params.estimator),
         )
-    prices = [s.price for s in survivors]
-    value = median(prices)
+    ordered = sorted(survivors, key=lambda s: (s.price, s.weight))
+    prices = [s.price for s in ordered]
+    value = estimate(prices, [s.weight for s in ordered], params)
+    deviations = sorted(abs(p - value) for p in prices)
     return Aggregate(
         feed=feed,
         round_ts_ms=round_ts_ms,
         value=value,
-        dispersion=scaled_mad(prices, value) / value,
+        dispersion=MAD_SCALE * median_of_sorted(deviations) / value,
         used=tuple(sorted(survivors, key=lambda s: (s.source, s.symbol))),
-        rejected=_sorted_rejections(all_rejected),
+        rejected=sorted_rejections(all_rejected),
+        band_low=quantile_of_sorted(prices, 0.25),
+        band_high=quantile_of_sorted(prices, 0.75),
+        estimator=str(params.estimator),
     )
 
 
-def _cut_outliers(
+def quorum_detail(survivors: int, quorum: int) -> str:
+    return f"{survivors} of {quorum} required sources survived"
+
+
+def cut_outliers(
     candidates: Sequence[SourcePrice], params: AggregationParams
 ) -> tuple[list[SourcePrice], list[Rejection]]:
-    if len(candidates) < 3:
-        # Two points cannot say which of them is the outlier.
+    """Split the candidates into survivors and outlier rejections (first refusing filter named)."""
+    if len(candidates) < MIN_CANDIDATES or not params.filters:
         return list(candidates), []
-    prices = [c.price for c in candidates]
-    center = median(prices)
-    spread = max(scaled_mad(prices, center), params.min_mad * center)
-    bound = params.mad_k * spread
+    bounds = filter_bounds(sorted(c.price for c in candidates), params)
     survivors: list[SourcePrice] = []
     outliers: list[Rejection] = []
     for c in candidates:
-        distance = abs(c.price - center)
-        if distance > bound:
-            detail = (
-                f"{c.price:.8g} is {distance / center:.2%} from the median {center:.8g} "
-                f"(bound {bound / center:.2%} = {params.mad_k:g} scaled MAD)"
-            )
-            outliers.append(Rejection(c.source, c.symbol, RejectReason.OUTLIER, detail))
-        else:
+        kind = refused_by(c.price, bounds, params)
+        if kind is None:
             survivors.append(c)
+        else:
+            detail = f"{kind}: {outlier_detail(kind, c.price, bounds, params)}"
+            outliers.append(Rejection(c.source, c.symbol, RejectReason.OUTLIER, detail))
     return survivors, outliers
 
 
-def _sorted_rejections(rejected: Sequence[Rejection]) -> tuple[Rejection, ...]:
+def sorted_rejections(rejected: Sequence[Rejection]) -> tuple[Rejection, ...]:
     return tuple(sorted(rejected, key=lambda r: (r.source, r.symbol)))

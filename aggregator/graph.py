@@ -8,12 +8,13 @@ a cycle or a conversion with no feed to go through is a `FeedGraphError` at conf
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from aggregator.combine import combine
-from aggregator.params import AggregationParams
+from aggregator.params import AggregationParams, Weighting
 from aggregator.screen import screen_quote
 from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
 from feeds.quote import FailureKind, FetchResult, Quote
@@ -25,10 +26,11 @@ class FeedGraphError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """One venue market feeding a feed."""
+    """One venue market feeding a feed; `weight` counts in a config-weighted median."""
 
     venue: str
     symbol: str
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,4 +192,14 @@ def _source_price(
         price=conversion.apply(result.price, via_value),
         raw_price=result.price,
         ts_ms=result.ts_ms,
+        weight=source_weight(spec.params, source, result.volume),
     )
+
+
+def source_weight(params: AggregationParams, source: SourceSpec, volume: float | None) -> float:
+    """A source's weight: its configured weight, or its quote's volume (0 when unknown or bad)."""
+    if params.weighting is Weighting.CONFIG:
+        return source.weight
+    if volume is None or not math.isfinite(volume) or volume < 0:
+        return 0.0
+    return volume

@@ -32,6 +32,8 @@ class SourcePrice:
     price: float
     raw_price: float
     ts_ms: int
+    weight: float = 1.0
+    """The source's weight in a weighted median (its volume, or its configured weight)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,10 @@ class Aggregate:
 
     `value` is None exactly when the feed has no trustworthy value this round (`error` then
     says why, e.g. quorum lost). `dispersion` is the scaled MAD of the accepted prices relative
-    to the value (0.001 = 0.1%), a confidence measure an integrator can read.
+    to the value (0.001 = 0.1%), a confidence measure an integrator can read; `band_low` and
+    `band_high` are the first and third quartiles of the accepted prices (an interquartile
+    confidence band, like the confidence Pyth publishes). `estimator` names how `value` was
+    computed from the accepted prices.
     """
 
     feed: str
@@ -60,6 +65,9 @@ class Aggregate:
     used: tuple[SourcePrice, ...]
     rejected: tuple[Rejection, ...]
     error: str | None = None
+    band_low: float | None = None
+    band_high: float | None = None
+    estimator: str = "median"
 
     @property
     def ok(self) -> bool:
