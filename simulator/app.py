@@ -22,16 +22,17 @@ from typing import Any, Final, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator.market import RandomWalk, venue_quote
+from simulator.market import USD_ASSETS, RandomWalk, venue_quote
 from simulator.venues import VENUES
-from simulator.venues.base import Book, Handler, Listing, Venue
+from simulator.venues.base import USDT_MARKETS, Book, Handler, Listing, Venue
 
 Fault = Literal["down", "timeout", "http_429", "http_500", "malformed"]
 
 TIMEOUT_FAULT_S: Final = 30.0
 """How long a venue under the `timeout` fault holds a request: past any sane deadline, bounded."""
 
-TRUTH_SYMBOLS: Final = ("BTC/USD", "ETH/USD", "USDT/USD", "BTC/USDT", "ETH/USDT")
+TRUTH_SYMBOLS: Final = (*(f"{asset}/USD" for asset in USD_ASSETS), *USDT_MARKETS)
+"""Every market some venue lists: each asset in USD, and the USDT and cross markets."""
 
 Clock = Callable[[], float]
 """Unix time in seconds."""

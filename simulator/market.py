@@ -13,20 +13,35 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-USD_ASSETS: Final = ("BTC", "ETH", "USDT")
+START_USD: Final = {
+    "BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0, "XRP": 0.6, "DOGE": 0.15, "ADA": 0.45,
+    "LTC": 80.0, "DOT": 7.0, "LINK": 15.0, "AVAX": 35.0, "BCH": 400.0, "TRX": 0.12,
+    "ATOM": 9.0, "UNI": 8.0, "XLM": 0.11, "ETC": 25.0, "FIL": 5.0, "NEAR": 6.0,
+}  # fmt: skip
+"""The volatile assets and their starting USD prices."""
+VOLATILE_ASSETS: Final = tuple(START_USD)
+STABLE_ASSETS: Final = ("USDT", "USDC")
+USD_ASSETS: Final = (*VOLATILE_ASSETS, *STABLE_ASSETS)
 """Assets with a USD truth; every other price is derived from these."""
 
-_START_USD: Final = {"BTC": 60_000.0, "ETH": 3_000.0}
 _VOL_PER_TICK: Final = {"BTC": 1.0e-4, "ETH": 1.5e-4}
 """Standard deviation of one tick's log-return: about 3%/day for BTC at 1 s ticks."""
+_ALT_VOL_PER_TICK: Final = 2.0e-4
+"""Every other volatile asset moves a little more than ETH."""
 
-# USDT wobbles around its peg as an Ornstein-Uhlenbeck process: x <- x (1 - k) + s e.
+# Stablecoins wobble around their peg as an Ornstein-Uhlenbeck process: x <- x (1 - k) + s e.
 # Stationary deviation s / sqrt(2k - k^2) is about 3e-5, i.e. a few tenths of a basis point.
 _USDT_REVERSION: Final = 0.05
 _USDT_VOL: Final = 1.0e-5
 
+_State = tuple[float, ...]
+"""Log USD prices of the volatile assets in `VOLATILE_ASSETS` order, then the stablecoins'
+deviations from their peg in `STABLE_ASSETS` order."""
+
 _CHECKPOINT_EVERY: Final = 256
 """Ticks between cached states: reaching tick n costs at most this many steps once warm."""
+_RECENT_TICKS: Final = 64
+"""Ticks whose prices are kept: a venue reply asks for the same few ticks many times."""
 
 MAX_NOISE_BPS: Final = 5.0
 """A venue's mid never strays further than this from the truth (before its price factor)."""
@@ -54,28 +69,35 @@ class VenueQuote:
 
 
 class RandomWalk:
-    """USD prices of BTC, ETH and USDT as a deterministic function of `(seed, tick)`.
+    """USD prices of every asset in `USD_ASSETS` as a deterministic function of `(seed, tick)`.
 
     Tick 0 is the starting price; a negative tick is clamped to 0. States are cached every
-    `_CHECKPOINT_EVERY` ticks, so the object is a memo of a pure function, not hidden state.
+    `_CHECKPOINT_EVERY` ticks (and the last few ticks asked for), so the object is a memo of a
+    pure function, not hidden state. BTC, ETH and USDT draw first from each tick's generator,
+    so adding assets after them leaves their paths unchanged.
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._checkpoints: list[tuple[float, float, float]] = [
-            (math.log(_START_USD["BTC"]), math.log(_START_USD["ETH"]), 0.0)
-        ]
+        start = [math.log(START_USD[asset]) for asset in VOLATILE_ASSETS]
+        self._checkpoints: list[_State] = [(*start, *(0.0 for _ in STABLE_ASSETS))]
+        self._recent: dict[int, dict[str, float]] = {}
+        self._last: tuple[int, _State] = (0, self._checkpoints[0])
 
-    def _step(self, state: tuple[float, float, float], tick: int) -> tuple[float, float, float]:
+    def _step(self, state: _State, tick: int) -> _State:
         rng = _rng("walk", self.seed, tick)
-        log_btc, log_eth, usdt_dev = state
-        return (
-            log_btc + rng.gauss(0.0, _VOL_PER_TICK["BTC"]),
-            log_eth + rng.gauss(0.0, _VOL_PER_TICK["ETH"]),
-            usdt_dev * (1.0 - _USDT_REVERSION) + rng.gauss(0.0, _USDT_VOL),
-        )
+        n = len(VOLATILE_ASSETS)
+        log_btc, log_eth, *alts = state[:n]
+        usdt_dev, *other_stables = state[n:]
+        # The draw order (BTC, ETH, USDT, then the rest) keeps the original three paths.
+        btc = log_btc + rng.gauss(0.0, _VOL_PER_TICK["BTC"])
+        eth = log_eth + rng.gauss(0.0, _VOL_PER_TICK["ETH"])
+        usdt = usdt_dev * (1.0 - _USDT_REVERSION) + rng.gauss(0.0, _USDT_VOL)
+        moved = [log + rng.gauss(0.0, _ALT_VOL_PER_TICK) for log in alts]
+        stables = [d * (1.0 - _USDT_REVERSION) + rng.gauss(0.0, _USDT_VOL) for d in other_stables]
+        return (btc, eth, *moved, usdt, *stables)
 
-    def _state(self, tick: int) -> tuple[float, float, float]:
+    def _state(self, tick: int) -> _State:
         tick = max(tick, 0)
         wanted_checkpoint = tick // _CHECKPOINT_EVERY
         while len(self._checkpoints) <= wanted_checkpoint:
@@ -84,15 +106,32 @@ class RandomWalk:
             for n in range(first + 1, first + _CHECKPOINT_EVERY + 1):
                 state = self._step(state, n)
             self._checkpoints.append(state)
-        state = self._checkpoints[wanted_checkpoint]
-        for n in range(wanted_checkpoint * _CHECKPOINT_EVERY + 1, tick + 1):
+        first, state = wanted_checkpoint * _CHECKPOINT_EVERY, self._checkpoints[wanted_checkpoint]
+        last_tick, last_state = self._last
+        if first <= last_tick <= tick:
+            # Live use asks for ever later ticks: step on from the last one.
+            first, state = last_tick, last_state
+        for n in range(first + 1, tick + 1):
             state = self._step(state, n)
+        self._last = (tick, state)
         return state
 
     def usd_prices(self, tick: int) -> dict[str, float]:
-        """`{"BTC": ..., "ETH": ..., "USDT": ...}` in USD at `tick`."""
-        log_btc, log_eth, usdt_dev = self._state(tick)
-        return {"BTC": math.exp(log_btc), "ETH": math.exp(log_eth), "USDT": 1.0 + usdt_dev}
+        """`{"BTC": ..., "ETH": ..., "USDT": ..., ...}`: every asset's USD price at `tick`."""
+        tick = max(tick, 0)
+        cached = self._recent.get(tick)
+        if cached is not None:
+            return dict(cached)
+        state = self._state(tick)
+        n = len(VOLATILE_ASSETS)
+        prices = {
+            asset: math.exp(log) for asset, log in zip(VOLATILE_ASSETS, state[:n], strict=True)
+        }
+        prices.update({a: 1.0 + d for a, d in zip(STABLE_ASSETS, state[n:], strict=True)})
+        if len(self._recent) >= _RECENT_TICKS:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[tick] = prices
+        return dict(prices)
 
     def price(self, symbol: str, tick: int) -> float:
         """The true price of `symbol` (`BASE/QUOTE`, each a USD asset or USD) at `tick`.

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from simulator.market import VenueQuote
+from simulator.market import STABLE_ASSETS, START_USD, VOLATILE_ASSETS, VenueQuote
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,16 @@ class Book:
     quote_volume: Decimal
 
     @classmethod
-    def from_quote(cls, quote: VenueQuote, tick: str) -> Book:
+    def from_quote(cls, quote: VenueQuote, tick: str, *, halted: bool = False) -> Book:
+        """The book as printed; a `halted` market has an empty book (bid and ask 0)."""
+        book = cls._printed(quote, tick)
+        if not halted:
+            return book
+        zero = Decimal(0).quantize(Decimal(tick))
+        return replace(book, bid=zero, ask=zero)
+
+    @classmethod
+    def _printed(cls, quote: VenueQuote, tick: str) -> Book:
         step = Decimal(tick)
         bid = _on_tick(quote.bid, step, math.floor)
         ask = max(_on_tick(quote.ask, step, math.ceil), bid + step)
@@ -140,3 +149,41 @@ def places(tick: str) -> int:
 def iso8601_micro(ms: int) -> str:
     """`2024-03-13T11:10:41.270000Z`, Coinbase's timestamp format."""
     return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def default_tick(symbol: str) -> str:
+    """A price increment of about five significant digits, never coarser than 0.01."""
+    base, quote = symbol.split("/")
+    price = _usd(base) / _usd(quote)
+    exponent = min(-2, math.floor(math.log10(price)) - 5)
+    return f"{Decimal(1).scaleb(exponent):f}"
+
+
+def _usd(asset: str) -> float:
+    return START_USD.get(asset, 1.0)
+
+
+USDT_MARKETS: tuple[str, ...] = (
+    *(f"{asset}/USDT" for asset in VOLATILE_ASSETS),
+    "USDC/USDT",
+    "ETH/BTC",
+)
+"""What every simulated venue lists: each volatile asset against USDT, USDC/USDT, ETH/BTC."""
+USD_MARKETS: tuple[str, ...] = (
+    *(f"{asset}/USD" for asset in VOLATILE_ASSETS),
+    *(f"{asset}/USD" for asset in STABLE_ASSETS),
+)
+"""What the venues with US-dollar books list besides `USDT_MARKETS`."""
+
+
+def listings(
+    symbols: tuple[str, ...],
+    venue_id: Callable[[str, str], str],
+    ticks: Mapping[str, str] | None = None,
+) -> tuple[Listing, ...]:
+    """A venue's listings: `venue_id(base, quote)` names a market, `ticks` overrides increments."""
+    chosen = ticks or {}
+    return tuple(
+        Listing(symbol, venue_id(*symbol.split("/")), chosen.get(symbol) or default_tick(symbol))
+        for symbol in symbols
+    )

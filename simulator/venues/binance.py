@@ -11,14 +11,21 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from simulator.venues.base import Board, Listing, Query, Reply, Route, Venue, fixed
+from simulator.venues.base import (
+    USDT_MARKETS,
+    Board,
+    Listing,
+    Query,
+    Reply,
+    Route,
+    Venue,
+    fixed,
+    listings,
+)
 
 _DAY_MS = 86_400_000
 
-LISTINGS = (
-    Listing("BTC/USDT", "BTCUSDT", "0.01"),
-    Listing("ETH/USDT", "ETHUSDT", "0.01"),
-)
+LISTINGS = listings(USDT_MARKETS, lambda base, quote: f"{base}{quote}")
 
 
 def _symbol_info(listing: Listing) -> dict[str, Any]:

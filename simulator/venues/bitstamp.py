@@ -9,14 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.venues.base import Board, Listing, Query, Reply, Route, Venue, places, plain
+from simulator.venues.base import (
+    USD_MARKETS,
+    USDT_MARKETS,
+    Board,
+    Listing,
+    Query,
+    Reply,
+    Route,
+    Venue,
+    listings,
+    places,
+    plain,
+)
 
-LISTINGS = (
-    Listing("BTC/USD", "btcusd", "1"),
-    Listing("ETH/USD", "ethusd", "0.1"),
-    Listing("BTC/USDT", "btcusdt", "1"),
-    Listing("ETH/USDT", "ethusdt", "0.1"),
-    Listing("USDT/USD", "usdtusd", "0.00001"),
+LISTINGS = listings(
+    (*USD_MARKETS, *USDT_MARKETS),
+    lambda base, quote: f"{base}{quote}".lower(),
+    {"BTC/USD": "1", "ETH/USD": "0.1", "BTC/USDT": "1", "ETH/USDT": "0.1"},
 )
 
 _NAMES = {"BTC": "Bitcoin", "ETH": "Ether", "USDT": "Tether", "USD": "U.S. dollar"}
@@ -34,7 +44,7 @@ def _market(listing: Listing) -> dict[str, Any]:
         "trading": "Enabled",
         "instant_order_counter_decimals": 2,
         "instant_and_market_orders": "Enabled",
-        "description": f"{_NAMES[listing.base]} / {_NAMES[listing.quote]}",
+        "description": f"{_NAMES.get(listing.base, listing.base)} / {_NAMES.get(listing.quote, listing.quote)}",
         "market_type": "SPOT",
     }
 

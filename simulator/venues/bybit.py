@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.venues.base import Board, Listing, Query, Reply, Route, Venue, fixed, places
-
-LISTINGS = (
-    Listing("BTC/USDT", "BTCUSDT", "0.01"),
-    Listing("ETH/USDT", "ETHUSDT", "0.01"),
+from simulator.venues.base import (
+    USDT_MARKETS,
+    Board,
+    Listing,
+    Query,
+    Reply,
+    Route,
+    Venue,
+    fixed,
+    listings,
+    places,
 )
+
+LISTINGS = listings(USDT_MARKETS, lambda base, quote: f"{base}{quote}")
 
 
 def _envelope(board: Board, result: dict[str, Any], code: int = 0, msg: str = "OK") -> Reply:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from simulator.market import STABLE_ASSETS, VOLATILE_ASSETS
 from simulator.venues.base import (
+    USD_MARKETS,
+    USDT_MARKETS,
     Board,
     Listing,
     Query,
@@ -18,19 +21,16 @@ from simulator.venues.base import (
     Venue,
     fixed,
     iso8601_micro,
+    listings,
     places,
 )
 
-LISTINGS = (
-    Listing("BTC/USD", "BTC-USD", "0.01"),
-    Listing("ETH/USD", "ETH-USD", "0.01"),
-    Listing("BTC/USDT", "BTC-USDT", "0.01"),
-    Listing("ETH/USDT", "ETH-USDT", "0.01"),
-    Listing("USDT/USD", "USDT-USD", "0.00001"),
-)
+LISTINGS = listings((*USD_MARKETS, *USDT_MARKETS), lambda base, quote: f"{base}-{quote}")
 
-_CURRENCIES = (("BTC", "Bitcoin", "crypto"), ("ETH", "Ethereum", "crypto"),
-               ("USDT", "Tether", "crypto"), ("USD", "United States Dollar", "fiat"))  # fmt: skip
+_CURRENCIES = (
+    *((asset, asset, "crypto") for asset in (*VOLATILE_ASSETS, *STABLE_ASSETS)),
+    ("USD", "United States Dollar", "fiat"),
+)
 
 
 def _currency(code: str, name: str, kind: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _product(listing: Listing) -> dict[str, Any]:
         "status": "online",
         "status_message": "",
         "trading_disabled": False,
-        "fx_stablecoin": listing.symbol == "USDT/USD",
+        "fx_stablecoin": listing.quote == "USD" and listing.base in STABLE_ASSETS,
         "max_slippage_percentage": "0.03000000",
         "auction_mode": False,
         "high_bid_limit_percentage": "",

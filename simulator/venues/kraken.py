@@ -10,31 +10,58 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.venues.base import Board, Listing, Query, Reply, Route, Venue, fixed
-
-# Kraken's legacy X/Z-prefixed asset ids, and the altnames ccxt maps them back with.
-_ASSETS: dict[str, dict[str, Any]] = {
-    "XXBT": {"aclass": "currency", "altname": "XBT", "decimals": 10, "display_decimals": 5,
-             "collateral_value": 1.0, "status": "enabled"},
-    "XETH": {"aclass": "currency", "altname": "ETH", "decimals": 10, "display_decimals": 5,
-             "collateral_value": 1.0, "status": "enabled"},
-    "USDT": {"aclass": "currency", "altname": "USDT", "decimals": 8, "display_decimals": 4,
-             "collateral_value": 1.0, "status": "enabled"},
-    "ZUSD": {"aclass": "currency", "altname": "ZUSD", "decimals": 4, "display_decimals": 2,
-             "collateral_value": 1.0, "status": "enabled"},
-}  # fmt: skip
-_ASSET_ID = {"BTC": "XXBT", "ETH": "XETH", "USDT": "USDT", "USD": "ZUSD"}
-_ALTNAME = {"XXBTZUSD": "XBTUSD", "XETHZUSD": "ETHUSD", "USDTZUSD": "USDTUSD"}
-_PRINTED_DECIMALS = {"USDT/USD": 8}
-"""Kraken prints prices with 5 decimals whatever the tick, 8 for the stablecoin pair."""
-
-LISTINGS = (
-    Listing("BTC/USD", "XXBTZUSD", "0.1"),
-    Listing("ETH/USD", "XETHZUSD", "0.01"),
-    Listing("BTC/USDT", "XBTUSDT", "0.1"),
-    Listing("ETH/USDT", "ETHUSDT", "0.01"),
-    Listing("USDT/USD", "USDTZUSD", "0.00001"),
+from simulator.market import USD_ASSETS
+from simulator.venues.base import (
+    USD_MARKETS,
+    USDT_MARKETS,
+    Board,
+    Listing,
+    Query,
+    Reply,
+    Route,
+    Venue,
+    fixed,
+    listings,
+    places,
 )
+
+# Kraken's legacy X/Z-prefixed asset ids for its oldest assets, plain codes for the others;
+# ccxt maps them back through each asset's altname (XBT -> BTC, XDG -> DOGE).
+_LEGACY_ID = {"BTC": "XXBT", "ETH": "XETH", "LTC": "XLTC", "XRP": "XXRP", "XLM": "XXLM",
+              "ETC": "XETC", "DOGE": "XXDG", "USD": "ZUSD"}  # fmt: skip
+_ALT = {"BTC": "XBT", "DOGE": "XDG", "USD": "ZUSD"}
+_ASSET_ID = {asset: _LEGACY_ID.get(asset, asset) for asset in (*USD_ASSETS, "USD")}
+_ASSETS: dict[str, dict[str, Any]] = {
+    asset_id: {"aclass": "currency", "altname": _ALT.get(asset, asset),
+               "decimals": 4 if asset == "USD" else 10 if asset in _LEGACY_ID else 8,
+               "display_decimals": 2 if asset == "USD" else 5,
+               "collateral_value": 1.0, "status": "enabled"}
+    for asset, asset_id in _ASSET_ID.items()
+}  # fmt: skip
+
+
+def _pair_id(base: str, quote: str) -> str:
+    """Legacy assets pair as `XXBTZUSD`; newer ones by altname, as `SOLUSD` or `XBTUSDT`."""
+    if base in _LEGACY_ID and quote in _LEGACY_ID:
+        return _LEGACY_ID[base] + _LEGACY_ID[quote]
+    return _ALT.get(base, base) + _ALT.get(quote, quote).removeprefix("Z")
+
+
+def _altname(venue_id: str) -> str:
+    listing = VENUE.by_id(venue_id)
+    assert listing is not None
+    return _ALT.get(listing.base, listing.base) + _ALT.get(
+        listing.quote, listing.quote
+    ).removeprefix("Z")
+
+
+LISTINGS = listings(
+    (*USD_MARKETS, *USDT_MARKETS),
+    _pair_id,
+    {"BTC/USD": "0.1", "BTC/USDT": "0.1", "USDT/USD": "0.00001"},
+)
+_PRINTED_DECIMALS = 5
+"""Kraken prints prices with at least 5 decimals whatever the tick."""
 
 
 def _ok(result: dict[str, Any]) -> Reply:
@@ -46,10 +73,10 @@ def assets(board: Board, query: Query, path: Mapping[str, str]) -> Reply:
 
 
 def _asset_pair(listing: Listing) -> dict[str, Any]:
-    altname = _ALTNAME.get(listing.venue_id, listing.venue_id)
+    altname = _altname(listing.venue_id)
     return {
         "altname": altname,
-        "wsname": listing.symbol.replace("BTC", "XBT"),
+        "wsname": f"{_ALT.get(listing.base, listing.base)}/{listing.quote}",
         "aclass_base": "currency",
         "base": _ASSET_ID[listing.base],
         "aclass_quote": "currency",
@@ -80,7 +107,7 @@ def asset_pairs(board: Board, query: Query, path: Mapping[str, str]) -> Reply:
 def ticker_body(board: Board, listing: Listing) -> dict[str, Any]:
     """One `result[pair]` entry of `/0/public/Ticker`, as the recorded response writes it."""
     book = board.book(listing)
-    decimals = _PRINTED_DECIMALS.get(listing.symbol, 5)
+    decimals = max(_PRINTED_DECIMALS, places(listing.tick))
     vwap = (book.open + book.last) / 2
     return {
         "a": [fixed(book.ask, decimals), "1", "1.000"],
@@ -107,7 +134,7 @@ def ticker(board: Board, query: Query, path: Mapping[str, str]) -> Reply:
 def _by_any_name(name: str) -> Listing | None:
     """Kraken accepts a pair by id or altname and answers under the id."""
     for listing in LISTINGS:
-        if name in (listing.venue_id, _ALTNAME.get(listing.venue_id)):
+        if name in (listing.venue_id, _altname(listing.venue_id)):
             return listing
     return None
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.venues.base import Board, Listing, Query, Reply, Route, Venue, plain
-
-LISTINGS = (
-    Listing("BTC/USDT", "BTC-USDT", "0.1"),
-    Listing("ETH/USDT", "ETH-USDT", "0.01"),
+from simulator.venues.base import (
+    USDT_MARKETS,
+    Board,
+    Listing,
+    Query,
+    Reply,
+    Route,
+    Venue,
+    listings,
+    plain,
 )
+
+LISTINGS = listings(USDT_MARKETS, lambda base, quote: f"{base}-{quote}", {"BTC/USDT": "0.1"})
 
 
 def _ok(data: list[dict[str, Any]]) -> Reply:

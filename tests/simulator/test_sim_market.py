@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.market import HALF_SPREAD_BPS, MAX_NOISE_BPS, RandomWalk, venue_noise, venue_quote
+from simulator.market import (
+    HALF_SPREAD_BPS,
+    MAX_NOISE_BPS,
+    USD_ASSETS,
+    RandomWalk,
+    venue_noise,
+    venue_quote,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -29,7 +36,10 @@ def test_price_at_a_tick_does_not_depend_on_what_was_asked_before() -> None:
 
 def test_walk_starts_at_realistic_prices() -> None:
     start = RandomWalk(seed=1).usd_prices(0)
-    assert start == {"BTC": pytest.approx(60_000.0), "ETH": pytest.approx(3_000.0), "USDT": 1.0}
+    assert start["BTC"] == pytest.approx(60_000.0)
+    assert start["ETH"] == pytest.approx(3_000.0)
+    assert start["USDT"] == start["USDC"] == 1.0
+    assert set(start) == set(USD_ASSETS)
 
 
 def test_usdt_wobbles_tightly_around_its_peg() -> None:
