@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils.exceptions import ValidationError
+
 from audit.journal import JournalRecord, verify_chain
 from publisher.eip712 import Domain, SignedObservation, recover_signer
 
@@ -103,7 +105,7 @@ def _signature_problem(obs: dict[str, Any], signer: str | None, plan: dict[str, 
     try:
         observation = observation_from_json(obs)
         recovered = recover_signer(domain_from_json(obs), observation)
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, ValidationError) as exc:
         return f"observation cannot be checked: {exc}"
     if recovered != observation.signer:
         return f"signature recovers to {recovered}, not to the recorded signer {observation.signer}"

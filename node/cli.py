@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from node import audit_cli
 from node.config import ConfigError, load_config
 from publisher.errors import PublishError
 
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--quorum", type=int, default=1)
     deploy.add_argument("--json", action="store_true")
 
+    audit_cli.add_commands(sub)
+
     keys = sub.add_parser("keys", help="manage the node's V3 keystore")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     for name, text in (("new", "create a new key"), ("address", "print a keystore's address")):
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "simulate": _simulate,
         "deploy": _deploy,
         "keys": _keys,
+        "replay": audit_cli.replay_command,
+        "audit": audit_cli.verify_command,
     }
     try:
         return handlers[args.command](args)

@@ -8,6 +8,7 @@ the simulator's true price within 0.5%.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 import sys
@@ -52,6 +53,16 @@ async def node_process(config: Path, log: Path) -> AsyncIterator[asyncio.subproc
                 await process.wait()
 
 
+async def cli(*args: str) -> Any:
+    """Run `oracle-node ARGS` and return its JSON output; fails the test on a non-zero exit."""
+    process = await asyncio.create_subprocess_exec(
+        str(ORACLE_NODE), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"oracle-node {' '.join(args)}: {out.decode()} {err.decode()}"
+    return json.loads(out)
+
+
 async def wait_for_rounds(contract: FeedContract, rounds: int, process: Any, log: Path) -> int:
     for _ in range(600):
         if process.returncode is not None:
@@ -94,6 +105,10 @@ async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: P
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 30) == 0
         await w3.provider.disconnect()
+        verified = await cli(
+            "audit", "verify", "--journal", str(journal_path), "--rpc", anvil.rpc_url, "--json"
+        )
+        replayed = await cli("replay", "--journal", str(journal_path), "--json")
 
         assert view["feed"] == "BTC/USD"
         assert view["contract"] == contracts["BTC/USD"]
@@ -123,3 +138,6 @@ async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: P
         domain = Domain(anvil.chain_id, contracts["BTC/USD"])
         assert recover_signer(domain, observation) == stack.node_address
         assert onchain.answer / 1e8 == pytest.approx(truth, rel=0.005)
+    assert verified == {"ok": True, "findings": []}
+    assert replayed["mismatches"] == []
+    assert replayed["feed_rounds"] >= 9

@@ -1,0 +1,278 @@
+"""Replay: re-run the live round plan on journaled quotes, exactly, or as a what-if.
+
+`replay_records` is pure over journal records. It evolves each feed's memory the way the live
+node did: a `session` record (a node start) resets breakers and sets the on-chain values the
+node read; a `round` record is re-planned with `node.pipeline.plan_round`, the very function the
+live node ran, under the config snapshot the round recorded; an `outcome` record that says a
+transaction landed moves the published value, as the chain did.
+
+Exact replay compares every re-planned feed with what the round recorded (aggregate, breaker,
+answer, publish decision) and reports each difference by round id. A what-if replays under
+another config: its own publications are assumed to land, and the report counts how values,
+publications, breaker holds and estimated gas differ from what happened.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from audit.canonical import canonical_json
+from audit.journal import JournalRecord
+from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
+from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
+from node.records import plan_json
+from publisher.policy import LastPublished
+
+LANDED = frozenset({"confirmed", "reconciled_landed"})
+_QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
+_FLOAT_FIELDS = frozenset({"price", "bid", "ask", "volume"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    round_id: int
+    feed: str
+    field: str
+    recorded: Any
+    replayed: Any
+
+
+@dataclass(slots=True)
+class FeedTally:
+    """Per feed, over the replayed window: what happened and what the replay did."""
+
+    rounds: int = 0
+    publications: int = 0
+    holds: int = 0
+    replay_publications: int = 0
+    replay_holds: int = 0
+    value_differs: int = 0
+    max_value_diff: float = 0.0
+    gas_used: int = 0
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    rounds: int = 0
+    feed_rounds: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    feeds: dict[str, FeedTally] = field(default_factory=dict)
+    what_if: bool = False
+
+    def gas_estimate(self, feed: str) -> tuple[int, int]:
+        """(gas spent, gas the replay would spend) at the recorded mean gas per publication."""
+        t = self.feeds[feed]
+        per = t.gas_used // t.publications if t.publications else 0
+        return t.gas_used, per * t.replay_publications
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mode": "what-if" if self.what_if else "exact",
+            "rounds": self.rounds,
+            "feed_rounds": self.feed_rounds,
+            "mismatches": [
+                {
+                    "round_id": m.round_id,
+                    "feed": m.feed,
+                    "field": m.field,
+                    "recorded": m.recorded,
+                    "replayed": m.replayed,
+                }
+                for m in self.mismatches
+            ],
+            "feeds": {
+                f: {
+                    "rounds": t.rounds,
+                    "publications": t.publications,
+                    "replay_publications": t.replay_publications,
+                    "breaker_holds": t.holds,
+                    "replay_breaker_holds": t.replay_holds,
+                    "rounds_value_differs": t.value_differs,
+                    "max_value_diff": t.max_value_diff,
+                    "gas_spent": self.gas_estimate(f)[0],
+                    "replay_gas_estimate": self.gas_estimate(f)[1],
+                }
+                for f, t in sorted(self.feeds.items())
+            },
+        }
+
+
+RulesFor = Callable[[str], RoundRules]
+"""config hash -> the rules that config gives (the what-if passes one constant set of rules)."""
+
+
+def result_from_json(item: Mapping[str, Any]) -> FetchResult:
+    """Rebuild a journaled fetch result, floats bit for bit (non-finite ones from their names)."""
+    if item["type"] == "failure":
+        return FetchFailure(
+            item["source"], item["symbol"], FailureKind(item["kind"]), item["reason"], item["at_ms"]
+        )
+    values: dict[str, Any] = {k: item[k] for k in _QUOTE_FIELDS if k in item}
+    for name in _FLOAT_FIELDS & values.keys():
+        if isinstance(values[name], str):
+            values[name] = float(values[name])
+    return Quote(**values)
+
+
+def replay_records(
+    records: Iterable[JournalRecord],
+    rules_for: RulesFor,
+    *,
+    what_if: bool = False,
+    feed: str | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> ReplayReport:
+    """Replay every round; compare (exact) or tally differences (what-if) inside the window.
+
+    The whole journal is replayed so that memory at the window's start is what the live node
+    had; only rounds inside [from_ms, to_ms] and of `feed` are compared and counted.
+    """
+    replay = _Replay(rules_for, what_if, feed)
+    for rec in records:
+        inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
+        if rec.kind == "session":
+            replay.memory = _session_memory(rec)
+        elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
+            replay.landed(rec, inside)
+        elif rec.kind == "round":
+            replay.round(rec, inside)
+    return replay.report
+
+
+class _Replay:
+    def __init__(self, rules_for: RulesFor, what_if: bool, feed: str | None) -> None:
+        self.rules_for = rules_for
+        self.what_if = what_if
+        self.feed = feed
+        self.memory: dict[str, FeedMemory] = {}
+        self.report = ReplayReport(what_if=what_if)
+
+    def landed(self, rec: JournalRecord, inside: bool) -> None:
+        assert rec.feed is not None
+        if not self.what_if:
+            published = LastPublished(int(rec.body["answer"]), int(rec.body["timestamp"]))
+            self.memory[rec.feed] = replace(
+                self.memory.get(rec.feed, FeedMemory()), published=published
+            )
+        if inside and (self.feed is None or rec.feed == self.feed):
+            tally = self.report.feeds.setdefault(rec.feed, FeedTally())
+            tally.gas_used += int(rec.body.get("gas_used", 0))
+
+    def round(self, rec: JournalRecord, inside: bool) -> None:
+        rules = self.rules_for(rec.body["config_hash"])
+        results = [result_from_json(r) for r in rec.body["results"]]
+        plans = plan_round(rules, results, rec.ts_ms, self.memory)
+        for name, plan in plans.items():
+            mem = replace(self.memory.get(name, FeedMemory()), breaker=plan.breaker)
+            if self.what_if and plan.publish is not None and plan.answer is not None:
+                mem = replace(mem, published=LastPublished(plan.answer, rec.ts_ms // 1000))
+            self.memory[name] = mem
+        if inside:
+            _compare_round(self.report, rec, plans, self.feed)
+
+
+def _session_memory(rec: JournalRecord) -> dict[str, FeedMemory]:
+    memory = {}
+    for name, info in rec.body.get("feeds", {}).items():
+        published = info.get("published")
+        memory[name] = FeedMemory(
+            published=None
+            if published is None
+            else LastPublished(int(published["answer"]), int(published["updated_at"]))
+        )
+    return memory
+
+
+def _compare_round(
+    report: ReplayReport, rec: JournalRecord, plans: Mapping[str, FeedPlan], only: str | None
+) -> None:
+    report.rounds += 1
+    recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
+    for name in sorted(set(recorded_feeds) | set(plans)):
+        if only is not None and name != only:
+            continue
+        report.feed_rounds += 1
+        tally = report.feeds.setdefault(name, FeedTally())
+        tally.rounds += 1
+        recorded = {k: v for k, v in recorded_feeds.get(name, {}).items() if k != "observation"}
+        replayed = (
+            {k: v for k, v in plan_json(plans[name], None).items() if k != "observation"}
+            if name in plans
+            else {}
+        )
+        _tally(tally, recorded, replayed)
+        if not report.what_if:
+            report.mismatches += _differences(rec.round_id, name, recorded, replayed)
+
+
+def _tally(tally: FeedTally, recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> None:
+    tally.publications += recorded.get("publish") is not None
+    tally.replay_publications += replayed.get("publish") is not None
+    tally.holds += _held(recorded)
+    tally.replay_holds += _held(replayed)
+    a = recorded.get("aggregate", {}).get("value")
+    b = replayed.get("aggregate", {}).get("value")
+    if a != b:
+        tally.value_differs += 1
+        if (
+            isinstance(a, float)
+            and isinstance(b, float)
+            and a
+            and math.isfinite(a)
+            and math.isfinite(b)
+        ):
+            tally.max_value_diff = max(tally.max_value_diff, abs(b - a) / abs(a))
+
+
+def _held(plan: Mapping[str, Any]) -> bool:
+    breaker = plan.get("breaker") or {}
+    return breaker.get("allow") is False and (plan.get("aggregate") or {}).get("value") is not None
+
+
+def _differences(
+    round_id: int, feed: str, recorded: Any, replayed: Any, path: str = ""
+) -> list[Mismatch]:
+    """Leaf-level differences of two JSON values, compared as canonical JSON (bit-exact floats)."""
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        out: list[Mismatch] = []
+        for key in sorted(set(recorded) | set(replayed)):
+            out += _differences(
+                round_id,
+                feed,
+                recorded.get(key),
+                replayed.get(key),
+                f"{path}.{key}" if path else key,
+            )
+        return out
+    if canonical_json(recorded) != canonical_json(replayed):
+        return [Mismatch(round_id, feed, path, recorded, replayed)]
+    return []
+
+
+def rules_from_snapshots(
+    snapshots: Mapping[str, Mapping[str, Any]], build: Callable[[Mapping[str, Any]], RoundRules]
+) -> RulesFor:
+    """Rules per recorded config hash, built once each."""
+    cache: dict[str, RoundRules] = {}
+
+    def rules_for(config_hash: str) -> RoundRules:
+        if config_hash not in cache:
+            if config_hash not in snapshots:
+                raise KeyError(f"the journal has no config snapshot {config_hash}")
+            cache[config_hash] = build(snapshots[config_hash])
+        return cache[config_hash]
+
+    return rules_for
+
+
+def window_records(records: Sequence[JournalRecord]) -> list[str]:
+    """The config hashes the records' rounds used, in first-use order."""
+    seen: dict[str, None] = {}
+    for rec in records:
+        if rec.kind == "round":
+            seen.setdefault(rec.body["config_hash"], None)
+    return list(seen)
