@@ -1,6 +1,34 @@
-"""Pure circuit breakers: may this aggregate be published? No I/O, no clock (time is an argument)."""
+"""Pure circuit breakers: may this aggregate be published? No I/O, no clock (time is an argument).
 
-from circuit_breakers.deviation import DeviationParams, evaluate
-from circuit_breakers.types import BreakerState, BreakerStatus, Decision
+`evaluate` runs one feed's checks (quorum, dispersion, staleness, deviation, volatility, rate)
+and its state machine for one round; `circuit_breakers.vector` does the same for many feeds
+at once with identical results.
+"""
 
-__all__ = ["BreakerState", "BreakerStatus", "Decision", "DeviationParams", "evaluate"]
+from circuit_breakers.checks import Measures, measure, trips_of
+from circuit_breakers.machine import evaluate, reset
+from circuit_breakers.params import BreakerParams, DeviationParams
+from circuit_breakers.types import (
+    MOVE_TRIPS,
+    BreakerState,
+    BreakerStatus,
+    Decision,
+    Trip,
+    Verdict,
+)
+
+__all__ = [
+    "MOVE_TRIPS",
+    "BreakerParams",
+    "BreakerState",
+    "BreakerStatus",
+    "Decision",
+    "DeviationParams",
+    "Measures",
+    "Trip",
+    "Verdict",
+    "evaluate",
+    "measure",
+    "reset",
+    "trips_of",
+]
