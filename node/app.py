@@ -20,7 +20,7 @@ from feeds.fetcher import Fetcher
 from feeds.venue import VenueSpec
 from node.chain import ContractChain
 from node.config import NodeConfig
-from node.http_api import create_app
+from node.http_api import create_app, load_admin_token
 from node.pipeline import FeedRule, RoundRules
 from node.service import OracleNode
 
@@ -91,7 +91,10 @@ async def running_node(
             config_hash=config_hash,
         )
         await node.start()
-        runner = web.AppRunner(create_app(node, clock, config.node.round_interval_s))
+        admin_token = load_admin_token(config.http.admin_token_file)
+        runner = web.AppRunner(
+            create_app(node, clock, config.node.round_interval_s, admin_token=admin_token)
+        )
         await runner.setup()
         site = web.TCPSite(runner, config.http.host, config.http.port)
         await site.start()

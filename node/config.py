@@ -14,8 +14,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from aggregator import AggregationParams, FeedGraphError, FeedSpec, SourceSpec, evaluation_order
-from circuit_breakers import DeviationParams
+from aggregator import (
+    AggregationParams,
+    Estimator,
+    FeedGraphError,
+    FeedSpec,
+    OutlierFilter,
+    SourceSpec,
+    Weighting,
+    evaluation_order,
+)
+from circuit_breakers import BreakerParams
 from publisher.policy import PublishPolicy
 
 
@@ -40,6 +49,23 @@ class AggregationConfig(_Strict):
     max_spread: float = Field(0.02, gt=0, lt=1)
     mad_k: float = Field(5.0, gt=0)
     min_mad: float = Field(0.0005, ge=0)
+    estimator: Estimator = Estimator.MEDIAN
+    filters: list[OutlierFilter] = Field(
+        default_factory=lambda: [OutlierFilter.MAD],
+        description="outlier filters in order: mad, iqr, median_distance ([] for none)",
+    )
+    iqr_k: float = Field(3.0, gt=0)
+    max_distance: float = Field(0.05, gt=0)
+    trim: float = Field(0.2, ge=0, lt=0.5)
+    huber_k: float = Field(1.345, gt=0)
+    weighting: Weighting = Weighting.VOLUME
+
+    @field_validator("filters")
+    @classmethod
+    def _distinct_filters(cls, v: list[OutlierFilter]) -> list[OutlierFilter]:
+        if len(set(v)) != len(v):
+            raise ValueError("a filter appears twice")
+        return v
 
     def params(self) -> AggregationParams:
         return AggregationParams(
@@ -47,8 +73,15 @@ class AggregationConfig(_Strict):
             max_age_ms=round(self.max_age_s * 1000),
             max_future_ms=round(self.max_future_s * 1000),
             max_spread=self.max_spread,
+            filters=tuple(self.filters),
             mad_k=self.mad_k,
             min_mad=self.min_mad,
+            iqr_k=self.iqr_k,
+            max_distance=self.max_distance,
+            estimator=self.estimator,
+            trim=self.trim,
+            huber_k=self.huber_k,
+            weighting=self.weighting,
         )
 
 
@@ -57,13 +90,29 @@ class BreakerConfig(_Strict):
     confirm_rounds: int = Field(3, ge=1)
     confirm_band: float = Field(0.02, gt=0)
     max_hold_s: float = Field(600.0, gt=0)
+    cooldown_s: float = Field(30.0, ge=0)
+    volatility_k: float | None = Field(None, gt=0, description="None: volatility check off")
+    volatility_floor: float = Field(0.01, ge=0)
+    volatility_window: int = Field(30, ge=1)
+    max_dispersion: float | None = Field(0.02, gt=0, description="None: dispersion check off")
+    max_quote_age_s: float | None = Field(None, gt=0, description="None: staleness check off")
+    max_rate_per_min: float | None = Field(None, gt=0, description="None: rate check off")
 
-    def params(self) -> DeviationParams:
-        return DeviationParams(
+    def params(self) -> BreakerParams:
+        return BreakerParams(
             max_deviation=self.max_deviation,
             confirm_rounds=self.confirm_rounds,
             confirm_band=self.confirm_band,
             max_hold_ms=round(self.max_hold_s * 1000),
+            cooldown_ms=round(self.cooldown_s * 1000),
+            volatility_k=self.volatility_k,
+            volatility_floor=self.volatility_floor,
+            volatility_window=self.volatility_window,
+            max_dispersion=self.max_dispersion,
+            max_quote_age_ms=None
+            if self.max_quote_age_s is None
+            else round(self.max_quote_age_s * 1000),
+            max_rate_per_min=self.max_rate_per_min,
         )
 
 
@@ -88,6 +137,10 @@ class FeedConfig(_Strict):
         None, description="the feed contract; without it the feed is served over HTTP only"
     )
     sources: list[str] = Field(min_length=1, description="venue:MARKET, e.g. kraken:BTC/USD")
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="venue -> weight when the aggregation's weighting is config (default 1)",
+    )
     aggregation: AggregationConfig | None = None
     breaker: BreakerConfig | None = None
     publish: PublishConfig | None = None
@@ -122,8 +175,19 @@ class FeedConfig(_Strict):
             )
         return v
 
+    @model_validator(mode="after")
+    def _weights(self) -> FeedConfig:
+        venues = {s.split(":", 1)[0] for s in self.sources}
+        for venue, weight in sorted(self.weights.items()):
+            if venue not in venues:
+                raise ValueError(f"weights: {venue!r} is not a source of {self.id}")
+            if not weight >= 0:
+                raise ValueError(f"weights: {venue!r} must not be negative")
+        return self
+
     def source_specs(self) -> tuple[SourceSpec, ...]:
-        return tuple(SourceSpec(*s.split(":", 1)) for s in self.sources)
+        pairs = (s.split(":", 1) for s in self.sources)
+        return tuple(SourceSpec(v, m, self.weights.get(v, 1.0)) for v, m in pairs)
 
 
 class NodeSection(_Strict):
@@ -135,6 +199,9 @@ class NodeSection(_Strict):
 class HttpConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    admin_token_file: Path | None = Field(
+        None, description="file holding the bearer token of the admin calls; none: admin is off"
+    )
 
 
 class ChainConfig(_Strict):
@@ -195,7 +262,7 @@ class NodeConfig(BaseSettings):
             for f in self.feeds
         ]
 
-    def breaker_params(self, feed_id: str) -> DeviationParams:
+    def breaker_params(self, feed_id: str) -> BreakerParams:
         return (self.feed(feed_id).breaker or self.defaults.breaker).params()
 
     def publish_policy(self, feed_id: str) -> PublishPolicy:
@@ -233,6 +300,9 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
         return p if p.is_absolute() else (base / p).resolve()
 
     node = config.node.model_copy(update={"journal": resolved(config.node.journal)})
+    http = config.http
+    if http.admin_token_file is not None:
+        http = http.model_copy(update={"admin_token_file": resolved(http.admin_token_file)})
     chain = config.chain
     if chain is not None:
         chain = chain.model_copy(
@@ -241,4 +311,4 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
                 "passphrase_file": resolved(chain.passphrase_file),
             }
         )
-    return config.model_copy(update={"node": node, "chain": chain})
+    return config.model_copy(update={"node": node, "http": http, "chain": chain})

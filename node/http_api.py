@@ -1,17 +1,21 @@
-"""The node's HTTP API (aiohttp): feeds, health. Bound to 127.0.0.1 unless configured.
+"""The node's HTTP API (aiohttp): feeds, health, admin. Bound to 127.0.0.1 unless configured.
 
-Every error is JSON `{"error": "..."}`; bad input gets a 4xx, never a 500.
+Every error is JSON `{"error": "..."}`; bad input gets a 4xx, never a 500. Admin calls exist
+only when a bearer token file is configured (`http.admin_token_file`); otherwise they are 404.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from node.config import ConfigError
 from node.records import aggregate_json
 from node.service import FeedStatus, OracleNode
 from publisher.answer import from_answer
@@ -21,13 +25,18 @@ log = logging.getLogger("oracle.http")
 NODE_KEY = web.AppKey("node", OracleNode)
 CLOCK_KEY: web.AppKey[Callable[[], int]] = web.AppKey("clock")
 INTERVAL_KEY = web.AppKey("interval_s", float)
+ADMIN_TOKEN_KEY = web.AppKey("admin_token", bytes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(
-    node: OracleNode, clock: Callable[[], int], round_interval_s: float
+    node: OracleNode,
+    clock: Callable[[], int],
+    round_interval_s: float,
+    admin_token: str | None = None,
 ) -> web.Application:
+    """The API; with `admin_token`, also the admin calls (bearer-token authenticated)."""
     app = web.Application(middlewares=[_json_errors])
     app[NODE_KEY] = node
     app[CLOCK_KEY] = clock
@@ -35,7 +44,27 @@ def create_app(
     app.router.add_get("/v1/feeds", list_feeds)
     app.router.add_get("/v1/feeds/{pair}", get_feed)
     app.router.add_get("/health", health)
+    if admin_token is not None:
+        app[ADMIN_TOKEN_KEY] = admin_token.encode()
+        app.router.add_post("/v1/admin/feeds/{pair}/breaker/reset", reset_breaker)
     return app
+
+
+def load_admin_token(path: Path | None) -> str | None:
+    """The admin bearer token from its file (surrounding whitespace dropped); None: admin off.
+
+    Raises `ConfigError` when the file is configured but unreadable or shorter than 16
+    characters: a guessable token would be worse than no admin API.
+    """
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"http.admin_token_file {path}: {exc.strerror or exc}") from None
+    if len(token) < 16:
+        raise ConfigError(f"http.admin_token_file {path}: the token must be 16 characters or more")
+    return token
 
 
 def feed_json(node: OracleNode, feed: str, status: FeedStatus) -> dict[str, Any]:
@@ -57,8 +86,11 @@ def feed_json(node: OracleNode, feed: str, status: FeedStatus) -> dict[str, Any]
         "sources_used": [] if agg is None else agg["sources_used"],
         "sources_rejected": [] if agg is None else agg["sources_rejected"],
         "error": None if agg is None else agg["error"],
+        "band": None if agg is None else agg["band"],
+        "estimator": None if agg is None else agg["estimator"],
         "breaker": "closed" if plan is None else str(plan.decision.status),
         "breaker_reason": None if plan is None else plan.decision.reason,
+        "breaker_details": _breaker_details(status),
         "contract": node.contract_address(feed),
         "last_tx": None if status.receipt is None else status.receipt.tx_hash,
         "published": None
@@ -74,6 +106,29 @@ def feed_json(node: OracleNode, feed: str, status: FeedStatus) -> dict[str, Any]
     }
 
 
+def _breaker_details(status: FeedStatus) -> dict[str, Any]:
+    """Why the breaker is where it is, and whether `value` is a held (older) value."""
+    plan = status.plan
+    if plan is None:
+        return {
+            "status": "closed",
+            "holding": False,
+            "trips": [],
+            "verdict": None,
+            "open_since": None,
+            "reset_pending": status.reset_pending,
+        }
+    since = plan.breaker.since_ms
+    return {
+        "status": str(plan.decision.status),
+        "holding": not plan.decision.allow,
+        "trips": list(plan.decision.trips),
+        "verdict": plan.decision.verdict,
+        "open_since": None if since is None else since // 1000,
+        "reset_pending": status.reset_pending,
+    }
+
+
 async def list_feeds(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
     return web.json_response({"feeds": [feed_json(node, f, s) for f, s in node.status.items()]})
@@ -81,15 +136,42 @@ async def list_feeds(request: web.Request) -> web.Response:
 
 async def get_feed(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
+    feed = _feed_of(request)
+    return web.json_response(feed_json(node, feed, node.status[feed]))
+
+
+def _feed_of(request: web.Request) -> str:
+    """The known feed named by the `{pair}` of the path (400 if malformed, 404 if unknown)."""
     pair = request.match_info["pair"]
     base, sep, quote = pair.partition("-")
     if not sep or not base.isalnum() or not quote.isalnum():
         raise web.HTTPBadRequest(reason=f"feed {pair!r} must be BASE-QUOTE, e.g. BTC-USD")
     feed = f"{base.upper()}/{quote.upper()}"
-    status = node.status.get(feed)
-    if status is None:
+    if feed not in request.app[NODE_KEY].status:
         raise web.HTTPNotFound(reason=f"no feed {feed}; GET /v1/feeds lists them")
-    return web.json_response(feed_json(node, feed, status))
+    return feed
+
+
+async def reset_breaker(request: web.Request) -> web.Response:
+    """Admin: reset a feed's breaker; it applies at the next round (202)."""
+    _authenticate(request)
+    feed = _feed_of(request)
+    request.app[NODE_KEY].request_breaker_reset(feed)
+    log.warning("admin reset of the %s breaker from %s", feed, request.remote)
+    body = {"feed": feed, "reset": "pending", "applies": "at the start of the next round"}
+    return web.json_response(body, status=202)
+
+
+def _authenticate(request: web.Request) -> None:
+    """401 without a bearer token, 403 with a wrong one; the comparison is constant-time."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise web.HTTPUnauthorized(
+            reason="admin call: send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not hmac.compare_digest(given.strip().encode(), request.app[ADMIN_TOKEN_KEY]):
+        raise web.HTTPForbidden(reason="admin call: wrong token")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -115,7 +197,9 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return web.json_response({"error": exc.reason}, status=exc.status)
+        challenge = exc.headers.get("WWW-Authenticate")
+        headers = None if challenge is None else {"WWW-Authenticate": challenge}
+        return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
     except Exception:
         log.exception("unhandled error serving %s", request.path)
         return web.json_response({"error": "internal error; see the node's log"}, status=500)

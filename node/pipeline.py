@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aggregator import Aggregate, FeedSpec, aggregate_round, evaluation_order
-from circuit_breakers import BreakerState, Decision, DeviationParams, evaluate
+from circuit_breakers import BreakerParams, BreakerState, Decision, evaluate
 from feeds.quote import FetchResult
 from publisher.answer import to_answer
 from publisher.policy import LastPublished, PublishPolicy, PublishReason, decide_publish
@@ -22,7 +22,7 @@ class FeedRule:
     """Everything that decides one feed's round."""
 
     spec: FeedSpec
-    breaker: DeviationParams
+    breaker: BreakerParams
     policy: PublishPolicy
     decimals: int
     on_chain: bool

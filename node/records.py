@@ -21,6 +21,10 @@ def aggregate_json(agg: Aggregate) -> dict[str, Any]:
     return {
         "value": agg.value,
         "dispersion": agg.dispersion,
+        "band": None
+        if agg.band_low is None or agg.band_high is None
+        else {"low": agg.band_low, "high": agg.band_high},
+        "estimator": agg.estimator,
         "error": agg.error,
         "sources_used": [asdict(s) for s in agg.used],
         "sources_rejected": [
@@ -46,6 +50,8 @@ def plan_json(plan: FeedPlan, observation: SignedObservation | None) -> dict[str
             "allow": plan.decision.allow,
             "status": str(plan.decision.status),
             "reason": plan.decision.reason,
+            "trips": list(plan.decision.trips),
+            "verdict": plan.decision.verdict,
             "state": asdict(plan.breaker),
         },
         "answer": None if plan.answer is None else str(plan.answer),

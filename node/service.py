@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 from audit.journal import Journal
+from circuit_breakers import reset
 from feeds.quote import FetchResult
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json, result_json
@@ -67,6 +68,7 @@ class FeedStatus:
     receipt: Receipt | None = None
     published: LastPublished | None = None
     publish_error: str | None = None
+    reset_pending: bool = False
 
 
 class OracleNode:
@@ -94,6 +96,7 @@ class OracleNode:
         self.round_id = 0
         self.last_round_ts_ms: int | None = None
         self._memory: dict[str, FeedMemory] = {}
+        self._pending_resets: set[str] = set()
         self.status: dict[str, FeedStatus] = {r.spec.feed: FeedStatus() for r in rules.feeds}
 
     async def start(self) -> None:
@@ -172,6 +175,7 @@ class OracleNode:
         self.round_id += 1
         round_id = self.round_id
         results = await self._fetcher.fetch(self._venues, self._deadline_s)
+        await self._apply_resets(round_id, now_ms)
         plans = plan_round(self.rules, results, now_ms, self._memory)
         signed: dict[str, SignedObservation] = {}
         if self._chain is not None:
@@ -203,6 +207,30 @@ class OracleNode:
             await self._publish(round_id, now_ms, feed, observation)
         return plans
 
+    def request_breaker_reset(self, feed: str) -> None:
+        """An operator resets `feed`'s breaker (`KeyError` for an unknown feed).
+
+        The reset takes effect, and is journaled as a `breaker_reset` record, at the start of
+        the next round, just before that round is planned: so a round in flight never
+        overwrites it, and a replay applies it before the round with the same round id.
+        """
+        if feed not in self.status:
+            raise KeyError(feed)
+        self._pending_resets.add(feed)
+        self.status[feed] = replace(self.status[feed], reset_pending=True)
+        log.warning("feed %s: breaker reset requested by an operator; applies next round", feed)
+
+    async def _apply_resets(self, round_id: int, now_ms: int) -> None:
+        for feed in sorted(self._pending_resets):
+            mem = self._memory.get(feed, FeedMemory())
+            state = reset(mem.breaker)
+            self._memory[feed] = replace(mem, breaker=state)
+            await self._journal.append(
+                "breaker_reset", round_id, now_ms, {"state": asdict(state)}, feed=feed
+            )
+            self.status[feed] = replace(self.status[feed], reset_pending=False)
+        self._pending_resets.clear()
+
     def _remember(self, round_id: int, now_ms: int, plan: FeedPlan) -> None:
         feed = plan.feed
         mem = self._memory.get(feed, FeedMemory())
@@ -210,7 +238,17 @@ class OracleNode:
         status = replace(self.status[feed], plan=plan, round_id=round_id)
         if plan.decision.allow and plan.answer is not None:
             status = replace(status, value_answer=plan.answer, value_ts_ms=now_ms)
-        if not plan.decision.allow:
+        if plan.decision.verdict == "tripped":
+            log.error(
+                "ALERT feed %s round %d: breaker opened (%s): %s. The node serves the last "
+                "allowed value until the move is confirmed, the data recovers or an operator "
+                "resets the breaker.",
+                feed,
+                round_id,
+                ", ".join(plan.decision.trips),
+                plan.decision.reason,
+            )
+        elif not plan.decision.allow:
             log.warning(
                 "feed %s round %d held: %s. Check the venues' prices; the node keeps serving the "
                 "last value and follows a confirmed move by itself.",
