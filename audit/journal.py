@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_round ON records (round_id);
 CREATE INDEX IF NOT EXISTS records_feed ON records (feed, seq);
+CREATE INDEX IF NOT EXISTS records_time ON records (kind, ts_ms);
 CREATE TABLE IF NOT EXISTS configs (
     hash TEXT PRIMARY KEY,
     body TEXT NOT NULL
@@ -151,6 +152,23 @@ class Journal:
         """Records in journal order, optionally of one kind, one feed and/or one round."""
         return await self._run(lambda: list(_select(self._conn, kind, feed, round_id)))
 
+    async def between(
+        self, kind: str, from_ms: int, to_ms: int, limit: int, feed: str | None = None
+    ) -> list[JournalRecord]:
+        """Up to `limit` records of `kind` stamped in [from_ms, to_ms], in journal order."""
+        sql = (
+            "SELECT seq, kind, round_id, feed, ts_ms, body, prev_hash, hash FROM records"
+            " WHERE kind = ? AND ts_ms BETWEEN ? AND ?"
+        )
+        args: list[object] = [kind, from_ms, to_ms]
+        if feed is not None:
+            sql += " AND feed = ?"
+            args.append(feed)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        rows = await self._run(lambda: self._conn.execute(sql, args).fetchall())
+        return [_record(row) for row in rows]
+
     async def last_round_id(self) -> int:
         row = await self._run(
             lambda: self._conn.execute("SELECT MAX(round_id) FROM records").fetchone()
@@ -186,16 +204,20 @@ def _select(
     if where:
         sql += " WHERE " + " AND ".join(where)
     for row in conn.execute(sql + " ORDER BY seq", args):
-        yield JournalRecord(
-            int(row[0]),
-            str(row[1]),
-            int(row[2]),
-            row[3],
-            int(row[4]),
-            json.loads(row[5]),
-            str(row[6]),
-            str(row[7]),
-        )
+        yield _record(row)
+
+
+def _record(row: Any) -> JournalRecord:
+    return JournalRecord(
+        int(row[0]),
+        str(row[1]),
+        int(row[2]),
+        row[3],
+        int(row[4]),
+        json.loads(row[5]),
+        str(row[6]),
+        str(row[7]),
+    )
 
 
 def verify_chain(records: list[JournalRecord]) -> list[str]:

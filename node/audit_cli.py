@@ -11,7 +11,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from node.app import round_rules
 from node.config import ConfigError, NodeConfig, load_config
 from node.pipeline import RoundRules
 from node.replay import ReplayReport, replay_records, rules_from_snapshots, window_records
+from node.times import parse_time_ms
 
 
 def add_commands(sub: Any) -> None:
@@ -44,18 +44,10 @@ def add_commands(sub: Any) -> None:
 
 
 def parse_time(text: str) -> int:
-    """Unix seconds, unix milliseconds or ISO 8601 (UTC if no offset) -> unix milliseconds."""
     try:
-        number = float(text)
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not unix time or ISO 8601") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
-        return round(moment.timestamp() * 1000)
-    return round(number if number > 1e11 else number * 1000)
+        return parse_time_ms(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _existing(path: Path) -> Path:

@@ -18,6 +18,7 @@ from aiohttp import web
 from node.config import ConfigError
 from node.records import aggregate_json
 from node.service import FeedStatus, OracleNode
+from node.times import parse_time_ms
 from publisher.answer import from_answer
 
 log = logging.getLogger("oracle.http")
@@ -43,6 +44,7 @@ def create_app(
     app[INTERVAL_KEY] = round_interval_s
     app.router.add_get("/v1/feeds", list_feeds)
     app.router.add_get("/v1/feeds/{pair}", get_feed)
+    app.router.add_get("/v1/feeds/{pair}/history", feed_history)
     app.router.add_get("/health", health)
     if admin_token is not None:
         app[ADMIN_TOKEN_KEY] = admin_token.encode()
@@ -172,6 +174,39 @@ def _authenticate(request: web.Request) -> None:
         )
     if not hmac.compare_digest(given.strip().encode(), request.app[ADMIN_TOKEN_KEY]):
         raise web.HTTPForbidden(reason="admin call: wrong token")
+
+
+HISTORY_LIMIT = 1000
+HISTORY_MAX_LIMIT = 10_000
+
+
+async def feed_history(request: web.Request) -> web.Response:
+    """`?from=&to=` (unix s or ms, or ISO 8601; default the last hour) `&limit=` (<= 10,000)."""
+    node = request.app[NODE_KEY]
+    feed = _feed_of(request)
+    now = request.app[CLOCK_KEY]()
+    to_ms = _time_param(request, "to", now)
+    from_ms = _time_param(request, "from", to_ms - 3_600_000)
+    if from_ms > to_ms:
+        raise web.HTTPBadRequest(reason="from must not be after to")
+    try:
+        limit = int(request.query.get("limit", HISTORY_LIMIT))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="limit must be an integer") from None
+    if not 1 <= limit <= HISTORY_MAX_LIMIT:
+        raise web.HTTPBadRequest(reason=f"limit must be between 1 and {HISTORY_MAX_LIMIT}")
+    body = await node.history(feed, from_ms, to_ms, limit)
+    return web.json_response({"feed": feed, "from_ms": from_ms, "to_ms": to_ms, **body})
+
+
+def _time_param(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        return parse_time_ms(text)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(reason=f"{name}: {exc}") from None
 
 
 async def health(request: web.Request) -> web.Response:

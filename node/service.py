@@ -137,6 +137,20 @@ class OracleNode:
     def contract_address(self, feed: str) -> str | None:
         return None if self._chain is None else self._chain.contract_address(feed)
 
+    async def history(self, feed: str, from_ms: int, to_ms: int, limit: int) -> dict[str, object]:
+        """The journal's rounds and publications of `feed` in [from_ms, to_ms], oldest first."""
+        rounds = await self._journal.between("round", from_ms, to_ms, limit)
+        outcomes = await self._journal.between("outcome", from_ms, to_ms, limit, feed=feed)
+        return {
+            "rounds": [
+                {"round_id": r.round_id, "timestamp_ms": r.ts_ms, **r.body["feeds"][feed]}
+                for r in rounds
+                if feed in r.body["feeds"]
+            ],
+            "publications": [{"round_id": o.round_id, **o.body} for o in outcomes],
+            "truncated": len(rounds) == limit or len(outcomes) == limit,
+        }
+
     async def _reconcile(self) -> None:
         """Journal the fate of observations the last run signed but never saw an outcome for.
 

@@ -94,3 +94,49 @@ async def test_health_is_503_until_a_round_ran_and_200_after(
     response = await client.get("/health")
     assert response.status == 503
     assert (await response.json())["status"] == "stale"
+
+
+async def test_history_serves_the_journal_rounds_and_publications_of_a_feed(
+    node: OracleNode, client: TestClient[object, object], clock: FakeClock
+) -> None:
+    for _ in range(3):
+        await node.run_round()
+        clock.advance(10)
+    response = await client.get(
+        "/v1/feeds/BTC-USD/history", params={"from": "1700000000", "to": "1700000015"}
+    )
+    body = await response.json()
+    assert response.status == 200
+    assert [r["round_id"] for r in body["rounds"]] == [1, 2]
+    assert body["rounds"][0]["aggregate"]["value"] == 60_000.125
+    assert [p["status"] for p in body["publications"]] == ["confirmed"]
+    assert body["truncated"] is False
+
+
+async def test_history_defaults_to_the_last_hour_and_honours_limit(
+    node: OracleNode, client: TestClient[object, object], clock: FakeClock
+) -> None:
+    for _ in range(3):
+        await node.run_round()
+        clock.advance(10)
+    body = await (await client.get("/v1/feeds/BTC-USD/history", params={"limit": "2"})).json()
+    assert [r["round_id"] for r in body["rounds"]] == [1, 2]
+    assert body["truncated"] is True
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "yesterday"},
+        {"from": "20", "to": "10"},
+        {"limit": "0"},
+        {"limit": "x"},
+        {"to": "-5"},
+    ],
+)
+async def test_history_refuses_bad_parameters_with_400(
+    client: TestClient[object, object], params: dict[str, str]
+) -> None:
+    response = await client.get("/v1/feeds/BTC-USD/history", params=params)
+    assert response.status == 400
+    assert (await response.json())["error"]
