@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from audit.export import export_parquet
 from audit.journal import Journal, JournalRecord
 from audit.onchain import verify_against_chain
 from audit.verify import verify_records
@@ -41,6 +42,10 @@ def add_commands(sub: Any) -> None:
     verify.add_argument("--journal", required=True, type=Path)
     verify.add_argument("--rpc", help="also check every publication against the contracts' events")
     verify.add_argument("--json", action="store_true")
+    export = audit_sub.add_parser("export", help="write the journal as Parquet tables")
+    export.add_argument("--journal", required=True, type=Path)
+    export.add_argument("--out", required=True, type=Path, help="folder for the .parquet files")
+    export.add_argument("--json", action="store_true")
 
 
 def parse_time(text: str) -> int:
@@ -121,6 +126,23 @@ def _print_replay(report: ReplayReport) -> None:
             if not report.mismatches
             else f"{len(report.mismatches)} mismatches"
         )
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    """`oracle-node audit verify|export`."""
+    if args.audit_command == "export":
+        return export_command(args)
+    return verify_command(args)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    records, _ = asyncio.run(_read(_existing(args.journal)))
+    counts = export_parquet(records, args.out)
+    if args.json:
+        print(json.dumps({"out": str(args.out), "rows": counts}))
+    else:
+        print(", ".join(f"{name}.parquet: {n} rows" for name, n in counts.items()))
+    return 0
 
 
 def verify_command(args: argparse.Namespace) -> int:

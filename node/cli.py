@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "deploy": _deploy,
         "keys": _keys,
         "replay": audit_cli.replay_command,
-        "audit": audit_cli.verify_command,
+        "audit": audit_cli.audit_command,
     }
     try:
         return handlers[args.command](args)

@@ -153,3 +153,25 @@ async def test_each_kind_of_tampering_is_found_and_placed(
     findings = verify_records(await read(tmp_path / "j.db"))
     assert findings
     assert expected in str(findings[0])
+
+
+async def test_export_writes_flat_parquet_tables_traceable_to_records(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from audit.export import export_parquet
+
+    await journal_of_a_run(tmp_path / "j.db")
+    records = await read(tmp_path / "j.db")
+    counts = export_parquet(records, tmp_path / "out")
+    rounds = pq.read_table(tmp_path / "out" / "rounds.parquet").to_pylist()
+    quotes = pq.read_table(tmp_path / "out" / "quotes.parquet").to_pylist()
+    assert counts == {
+        "rounds": len(PRICES),
+        "quotes": 3 * len(PRICES),
+        "publications": counts["publications"],
+    }
+    assert [r["value"] for r in rounds] == PRICES
+    assert rounds[3]["allowed"] is False
+    assert {q["source"] for q in quotes} == {"a", "b", "c"}
+    by_seq = {r.seq: r.hash for r in records}
+    assert all(by_seq[r["seq"]] == r["record_hash"] for r in rounds)
