@@ -55,6 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--quorum", type=int, default=1)
     deploy.add_argument("--json", action="store_true")
 
+    backtest = sub.add_parser(
+        "backtest", help="historical quotes through the round plan: rounds.csv and a report"
+    )
+    backtest.add_argument("--quotes", required=True, type=Path, help="CSV of quotes")
+    backtest.add_argument("--config", type=Path, help="node config (default: every symbol a feed)")
+    backtest.add_argument("--interval", type=float, help="seconds between rounds (default 10)")
+    backtest.add_argument("--out", required=True, type=Path, help="folder for the outputs")
+    backtest.add_argument("--progress", action="store_true", help="progress bar even off a TTY")
+    backtest.add_argument("--json", action="store_true")
+
     audit_cli.add_commands(sub)
 
     keys = sub.add_parser("keys", help="manage the node's V3 keystore")
@@ -155,6 +165,43 @@ def _keys(args: argparse.Namespace) -> int:
     else:
         address = load_account(args.keystore, args.passphrase_file).address
     _print(args, {"address": address, "keystore": str(args.keystore)}, address)
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from audit.history import HistoryError, read_history
+    from node.backtest import (
+        DEFAULT_INTERVAL_S,
+        BacktestError,
+        Progress,
+        config_rules,
+        default_rules,
+        run_backtest,
+    )
+
+    config = load_config(args.config) if args.config is not None else None
+    interval_s = args.interval
+    if interval_s is None:
+        interval_s = config.node.round_interval_s if config is not None else DEFAULT_INTERVAL_S
+    try:
+        if not interval_s > 0:
+            raise BacktestError(f"--interval {interval_s:g}: must be positive")
+        history = read_history(args.quotes)
+        rules = config_rules(config) if config is not None else default_rules(history)
+        show = args.progress or sys.stderr.isatty()
+        summary = run_backtest(
+            history, rules, round(interval_s * 1000), args.out, Progress if show else None
+        )
+    except (HistoryError, BacktestError) as exc:
+        print(f"oracle-node: {exc}", file=sys.stderr)
+        return 2
+    text = (
+        f"{summary.rounds} rounds x {summary.feeds} feeds: {summary.published} published, "
+        f"{summary.held} held by a breaker; {args.out / 'rounds.csv'}, {args.out / 'report.html'}"
+    )
+    _print(args, asdict(summary), text)
     return 0
 
 
