@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulate": _simulate,
         "deploy": _deploy,
         "keys": _keys,
+        "backtest": _backtest,
         "replay": audit_cli.replay_command,
         "audit": audit_cli.audit_command,
     }
