@@ -67,6 +67,8 @@ class JournalRecord:
     body: dict[str, Any]
     prev_hash: str
     hash: str
+    text: str = ""
+    """The body exactly as stored (canonical JSON): what the hash covers."""
 
 
 def record_hash(
@@ -144,7 +146,7 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, kind, round_id, feed, ts_ms, text, prev, digest),
             )
-        return JournalRecord(seq, kind, round_id, feed, ts_ms, json.loads(text), prev, digest)
+        return JournalRecord(seq, kind, round_id, feed, ts_ms, json.loads(text), prev, digest, text)
 
     async def records(
         self, kind: str | None = None, feed: str | None = None, round_id: int | None = None
@@ -208,15 +210,17 @@ def _select(
 
 
 def _record(row: Any) -> JournalRecord:
+    text = str(row[5])
     return JournalRecord(
         int(row[0]),
         str(row[1]),
         int(row[2]),
         row[3],
         int(row[4]),
-        json.loads(row[5]),
+        json.loads(text),
         str(row[6]),
         str(row[7]),
+        text,
     )
 
 
@@ -233,14 +237,10 @@ def verify_chain(records: list[JournalRecord]) -> list[str]:
             problems.append(
                 f"record {rec.seq} (round {rec.round_id}): does not link to the record before it"
             )
+        # The stored text is what was hashed; a record built in memory has no text yet.
+        text = rec.text or canonical_json(rec.body)
         digest = record_hash(
-            rec.prev_hash,
-            rec.seq,
-            rec.kind,
-            rec.round_id,
-            rec.feed,
-            rec.ts_ms,
-            canonical_json(rec.body),
+            rec.prev_hash, rec.seq, rec.kind, rec.round_id, rec.feed, rec.ts_ms, text
         )
         if digest != rec.hash:
             problems.append(

@@ -205,7 +205,7 @@ def _compare_round(
             else {}
         )
         _tally(tally, recorded, replayed)
-        if not report.what_if:
+        if not report.what_if and canonical_json(recorded) != canonical_json(replayed):
             report.mismatches += _differences(rec.round_id, name, recorded, replayed)
 
 
