@@ -26,9 +26,12 @@ from web3.exceptions import (
 
 from publisher.errors import (
     ChainUnavailableError,
+    FeeCapError,
     InsufficientFundsError,
     NonceConflictError,
+    NonceTooLowError,
     PublishError,
+    ReplacementUnderpricedError,
     TransactionRevertedError,
 )
 
@@ -44,7 +47,21 @@ except ImportError:  # pragma: no cover - eth-tester is a dev dependency
 
 _ERROR_STRING = ("Error", ("string",))
 _PANIC = ("Panic", ("uint256",))
-_NONCE_MESSAGES = ("nonce too low", "nonce too high", "already known", "replacement transaction")
+_NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
+_UNDERPRICED = (
+    "replacement transaction underpriced",
+    "underpriced",
+    "insufficient gas price to replace",
+)
+_FEE_CAP = (
+    "max fee per gas less than block base fee",
+    "fee cap less than block base fee",
+    "feecaptoolow",
+    "exceeds the configured cap",
+    "fee cap",
+)
+_NONCE_MESSAGES = ("nonce too high", "already known", "replacement transaction")
+_UNAVAILABLE = ("rate limit", "too many requests", "header not found", "timeout", "timed out")
 
 
 class RevertDecoder:
@@ -106,7 +123,18 @@ def _classify_rpc_error(
 ) -> PublishError:
     message = str(exc.message if exc.message is not None else exc).lower()
     if "insufficient funds" in message:
-        return InsufficientFundsError(f"sender cannot pay for gas: {exc.message}")
+        return InsufficientFundsError(
+            f"sender cannot pay for gas: {exc.message}. Fund the sender account; the "
+            "publication is kept and resumes once funded"
+        )
+    if any(phrase in message for phrase in _NONCE_TOO_LOW):
+        return NonceTooLowError(f"nonce too low: {exc.message}")
+    if any(phrase in message for phrase in _UNDERPRICED):
+        return ReplacementUnderpricedError(f"replacement underpriced: {exc.message}")
+    if any(phrase in message for phrase in _FEE_CAP):
+        return FeeCapError(f"fee cap: {exc.message}")
+    if any(phrase in message for phrase in _UNAVAILABLE):
+        return ChainUnavailableError(f"chain RPC unavailable: {exc.message}")
     if any(phrase in message for phrase in _NONCE_MESSAGES):
         return NonceConflictError(f"nonce conflict: {exc.message}")
     if "revert" in message:

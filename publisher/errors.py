@@ -51,6 +51,28 @@ class NonceConflictError(PublishError):
     the chain (pending state) and rebuild the transaction."""
 
 
+class NonceTooLowError(NonceConflictError):
+    """The node has already mined a transaction with this nonce: the local nonce is behind.
+    The transaction manager resyncs from the chain and, for a replacement, looks for the
+    receipt of the transaction that took the nonce."""
+
+
+class ReplacementUnderpricedError(PublishError):
+    """A same-nonce replacement did not raise the fees enough for the RPC node's pool. The
+    transaction manager bumps again on its next turn; nothing to do unless the fee cap stops it."""
+
+
+class FeeCapError(PublishError):
+    """The fee needed is above what this transaction may pay (the node's configured cap, or
+    the RPC node's own limit). The transaction is held; the operator raises the cap or waits
+    for the base fee to fall."""
+
+
+class RemoteSignerError(PublishError):
+    """The remote signer refused, was unreachable, or returned a signature that does not
+    recover to the configured address. The operator checks the signer service."""
+
+
 class KeystoreError(PublishError):
     """A keystore or passphrase file is missing, malformed or does not match. The operator
     fixes the file; the message names the file, never a secret."""

@@ -1,13 +1,19 @@
 """`FeedContract`: one deployed OracleFeed, driven over `web3.AsyncWeb3`.
 
-Transactions are EIP-1559, signed locally by the sender's `LocalAccount` and sent raw, so the
-RPC node never holds a key. Each transaction is simulated first (eth_estimateGas): a batch the
+Transactions are EIP-1559, signed locally and sent raw through a `TransactionManager`, so the
+RPC node never holds a key. Each transaction is simulated first (eth_estimateGas): a report the
 contract would refuse raises `TransactionRevertedError` with the contract's custom error name
 before any gas is spent. Every web3 / RPC error leaves this module as a `PublishError`.
+
+`submit` takes the sender either as a `LocalAccount` (a one-shot manager with default
+settings: scripts, tests, deployment) or as the node's long-lived `TransactionManager`.
+The signer set, which every report carries, is read from the contract once and re-read when
+the contract says the set changed (`SignerSetMismatch`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -19,19 +25,18 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import AsyncWeb3
-from web3.exceptions import ContractLogicError, TimeExhausted
-from web3.types import TxParams, TxReceipt
+from web3.types import TxReceipt
 
 from publisher.chain_errors import RevertDecoder, translate_errors
 from publisher.compile import load_artifact
 from publisher.eip712 import Domain, SignedObservation
-from publisher.errors import PublishError, ReceiptTimeoutError, TransactionRevertedError
+from publisher.errors import PublishError, TransactionRevertedError
+from publisher.report import encode_report
+from publisher.rpc import RpcPool
+from publisher.txmanager import Landed, TransactionManager, TxSettings
 
 _NEW_ROUND_TOPIC = keccak(text="NewRound(uint256,address,uint256)")
-_FALLBACK_TIP_WEI = 1_000_000_000
-# Headroom over eth_estimateGas: the estimate is exact for the simulated state, but a
-# different block (base fee, a cold slot warmed) can cost slightly more.
-_GAS_HEADROOM = 1.2
+Sender = LocalAccount | TransactionManager
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class FeedContract:
         self._receipt_timeout_s = receipt_timeout_s
         self._contract = w3.eth.contract(address=self._address, abi=_artifact()["abi"])
         self._decoder = RevertDecoder(_artifact()["abi"])
+        self._signer_set: list[str] | None = None
 
     @classmethod
     async def at(
@@ -89,7 +95,7 @@ class FeedContract:
     async def deploy(
         cls,
         w3: AsyncWeb3[Any],
-        account: LocalAccount,
+        sender: Sender,
         decimals: int,
         description: str,
         signers: Sequence[str],
@@ -97,18 +103,22 @@ class FeedContract:
         *,
         receipt_timeout_s: float = 60.0,
     ) -> FeedContract:
-        """Deploy a feed owned by `account`, with `signers` and `quorum` as its signer set."""
+        """Deploy a feed owned by the sender, with `signers` and `quorum` as its signer set."""
         artifact = _artifact()
         args = abi_encode(
             ["uint8", "string", "address[]", "uint8"],
             [decimals, description, [to_checksum_address(s) for s in signers], quorum],
         )
         data = HexBytes(artifact["bytecode"]) + args
-        decoder = RevertDecoder(artifact["abi"])
-        with translate_errors(decoder):
+        with translate_errors(RevertDecoder([])):
             chain_id = await w3.eth.chain_id
-        receipt = await _send(w3, decoder, account, {"data": data}, chain_id, receipt_timeout_s)
-        address = receipt["contractAddress"]
+        manager = _manager(w3, sender, chain_id, receipt_timeout_s)
+        landed = await manager.send(
+            f"deploy:{uuid.uuid4()}",
+            {"data": data},
+            RevertDecoder(artifact["abi"]),
+        )
+        address = landed.receipt["contractAddress"]
         if address is None:
             raise PublishError("deployment receipt has no contract address")
         return cls(w3, address, chain_id, receipt_timeout_s=receipt_timeout_s)
@@ -126,25 +136,57 @@ class FeedContract:
         return Domain(self._chain_id, self._address)
 
     async def submit(
-        self, observations: Sequence[SignedObservation], sender: LocalAccount
+        self,
+        observations: Sequence[SignedObservation],
+        sender: Sender,
+        *,
+        intent: str | None = None,
     ) -> TxOutcome:
-        """Publish the median of `observations` as a new round (they are sorted here)."""
-        ordered = sorted(observations, key=lambda o: o.value)
-        batch = [(o.value, o.timestamp, *o.compact()) for o in ordered]
-        outcome = await self._transact(sender, "submit", [batch])
-        return outcome
+        """Publish the median of `observations` as a new round (they are sorted here).
 
-    async def set_signers(
-        self, signers: Sequence[str], quorum: int, owner: LocalAccount
-    ) -> TxOutcome:
-        """Replace the signer set and quorum (owner only)."""
-        return await self._transact(
-            owner, "setSigners", [[to_checksum_address(s) for s in signers], quorum]
+        `intent` makes the publication idempotent (see `TransactionManager.send`); by default
+        it is derived from the signatures, so the same observations are never sent twice."""
+        intent = intent or self.intent_of(observations)
+        for refreshed in (False, True):
+            signer_set = await self._current_signer_set(refresh=refreshed)
+            data = self._contract.encode_abi(
+                "submit", args=[encode_report(observations, signer_set)]
+            )
+            try:
+                return await self._transact(sender, intent, HexBytes(data), is_submit=True)
+            except TransactionRevertedError as exc:
+                if exc.error_name != "SignerSetMismatch" or refreshed:
+                    raise
+        raise AssertionError("unreachable")
+
+    def intent_of(self, observations: Sequence[SignedObservation]) -> str:
+        """A stable id for publishing exactly these observations to this feed."""
+        digest = keccak(b"".join(sorted(o.signature for o in observations)))
+        return f"submit:{self._address}:{digest.hex()}"
+
+    def submit_calldata(
+        self, observations: Sequence[SignedObservation], signer_set: Sequence[str]
+    ) -> bytes:
+        """The exact calldata of `submit` for these observations under `signer_set`."""
+        return bytes(
+            HexBytes(
+                self._contract.encode_abi("submit", args=[encode_report(observations, signer_set)])
+            )
         )
 
-    async def set_quorum(self, quorum: int, owner: LocalAccount) -> TxOutcome:
+    async def set_signers(self, signers: Sequence[str], quorum: int, owner: Sender) -> TxOutcome:
+        """Replace the signer set and quorum (owner only)."""
+        args = [[to_checksum_address(s) for s in signers], quorum]
+        self._signer_set = None
+        return await self._transact(
+            owner, None, HexBytes(self._contract.encode_abi("setSigners", args=args))
+        )
+
+    async def set_quorum(self, quorum: int, owner: Sender) -> TxOutcome:
         """Change the quorum (owner only)."""
-        return await self._transact(owner, "setQuorum", [quorum])
+        return await self._transact(
+            owner, None, HexBytes(self._contract.encode_abi("setQuorum", args=[quorum]))
+        )
 
     async def latest_round_data(self) -> RoundData:
         """The latest round; raises TransactionRevertedError("NoDataPresent") on an empty feed."""
@@ -154,6 +196,12 @@ class FeedContract:
         """A recent round (the contract keeps ROUND_HISTORY rounds); older or unknown ids
         raise TransactionRevertedError("RoundNotAvailable")."""
         return RoundData(*await self._call("getRoundData", round_id))
+
+    async def latest_round(self) -> int:
+        return cast(int, await self._call("latestRound"))
+
+    async def latest_observation_timestamp(self) -> int:
+        return cast(int, await self._call("latestObservationTimestamp"))
 
     async def decimals(self) -> int:
         return cast(int, await self._call("decimals"))
@@ -167,26 +215,36 @@ class FeedContract:
     async def quorum(self) -> int:
         return cast(int, await self._call("quorum"))
 
+    async def _current_signer_set(self, *, refresh: bool) -> list[str]:
+        if self._signer_set is None or refresh:
+            self._signer_set = await self.signers()
+        return self._signer_set
+
     async def _call(self, name: str, *args: object) -> Any:
         with translate_errors(self._decoder):
             return await self._contract.functions[name](*args).call()
 
-    async def _transact(self, sender: LocalAccount, name: str, args: list[Any]) -> TxOutcome:
-        data = HexBytes(self._contract.encode_abi(name, args=args))
-        receipt = await _send(
-            self._w3,
-            self._decoder,
-            sender,
+    async def _transact(
+        self, sender: Sender, intent: str | None, data: HexBytes, *, is_submit: bool = False
+    ) -> TxOutcome:
+        manager = _manager(self._w3, sender, self._chain_id, self._receipt_timeout_s)
+        landed = await manager.send(
+            # Owner calls may legitimately repeat (set A, set B, set A again): each is new.
+            intent or f"call:{self._address}:{uuid.uuid4()}",
             {"to": self._address, "data": data},
-            self._chain_id,
-            self._receipt_timeout_s,
+            self._decoder,
+            lane=self._address,
         )
+        return self._outcome(landed, is_submit)
+
+    def _outcome(self, landed: Landed, is_submit: bool) -> TxOutcome:
+        receipt = landed.receipt
         return TxOutcome(
-            tx_hash=receipt["transactionHash"].to_0x_hex(),
+            tx_hash=landed.tx_hash,
             block_number=receipt["blockNumber"],
             status=receipt["status"],
             gas_used=receipt["gasUsed"],
-            round_id=self._round_id_of(receipt) if name == "submit" else None,
+            round_id=self._round_id_of(receipt) if is_submit else None,
         )
 
     def _round_id_of(self, receipt: TxReceipt) -> int | None:
@@ -196,65 +254,10 @@ class FeedContract:
         return None
 
 
-async def _send(
-    w3: AsyncWeb3[Any],
-    decoder: RevertDecoder,
-    sender: LocalAccount,
-    call: dict[str, Any],
-    chain_id: int,
-    receipt_timeout_s: float,
-) -> TxReceipt:
-    """Simulate, sign, send and wait for one transaction; a status-0 receipt raises."""
-    tx: dict[str, Any] = {**call, "from": sender.address, "value": 0, "chainId": chain_id}
-    with translate_errors(decoder):
-        gas = await w3.eth.estimate_gas(cast(TxParams, tx))
-        nonce = await w3.eth.get_transaction_count(sender.address, "pending")
-        base_fee = (await w3.eth.get_block("latest")).get("baseFeePerGas", 0)
-        tip = await _priority_fee(w3)
-    tx.update(
-        {
-            "type": 2,
-            "nonce": nonce,
-            "gas": int(gas * _GAS_HEADROOM),
-            # Twice the base fee survives six full blocks of base-fee growth (12.5% each).
-            "maxFeePerGas": 2 * base_fee + tip,
-            "maxPriorityFeePerGas": tip,
-        }
-    )
-    signed = sender.sign_transaction(tx)
-    with translate_errors(decoder):
-        tx_hash = (await w3.eth.send_raw_transaction(signed.raw_transaction)).to_0x_hex()
-    with translate_errors(decoder, tx_hash):
-        try:
-            receipt = await w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash), timeout=receipt_timeout_s, poll_latency=0.05
-            )
-        except TimeExhausted:
-            raise ReceiptTimeoutError(tx_hash, receipt_timeout_s) from None
-    if receipt["status"] != 1:
-        name, args = await _replay_revert(w3, decoder, tx, receipt["blockNumber"])
-        raise TransactionRevertedError(name, args, tx_hash)
-    return receipt
-
-
-async def _priority_fee(w3: AsyncWeb3[Any]) -> int:
-    try:
-        return int(await w3.eth.max_priority_fee)
-    except Exception:
-        # Not every node implements eth_maxPriorityFeePerGas (eth-tester does not).
-        return _FALLBACK_TIP_WEI
-
-
-async def _replay_revert(
-    w3: AsyncWeb3[Any], decoder: RevertDecoder, tx: dict[str, Any], block_number: int
-) -> tuple[str, tuple[object, ...]]:
-    """Why a mined transaction reverted: re-run it as a call on the parent block's state.
-    Approximate (other transactions of the block are not replayed) but names the error."""
-    call = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "value")}
-    try:
-        await w3.eth.call(cast(TxParams, call), block_identifier=max(block_number - 1, 0))
-    except ContractLogicError as exc:
-        return decoder.decode(exc.data)
-    except Exception:
-        return "unknown", ()
-    return "unknown", ()
+def _manager(
+    w3: AsyncWeb3[Any], sender: Sender, chain_id: int, timeout_s: float
+) -> TransactionManager:
+    if isinstance(sender, TransactionManager):
+        return sender
+    settings = TxSettings(timeout_s=timeout_s, poll_interval_s=0.05)
+    return TransactionManager(RpcPool([w3]), sender, chain_id, settings)

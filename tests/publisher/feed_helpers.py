@@ -14,6 +14,7 @@ from publisher.chain_errors import RevertDecoder, translate_errors
 from publisher.compile import load_artifact
 from publisher.eip712 import Domain, SignedObservation
 from publisher.keys import LocalSigner
+from publisher.report import encode_report
 
 DECIMALS = 8
 DESCRIPTION = "BTC / USD"
@@ -48,16 +49,30 @@ async def sign_all(
     ]
 
 
-async def call_submit_raw(
-    chain: Chain, feed_address: str, batch: Sequence[tuple[int, int, bytes, bytes]]
-) -> None:
-    """Simulate `submit` with a batch exactly as given (no sorting, no checks), raising what
+async def call_submit_raw(chain: Chain, feed_address: str, report: bytes) -> None:
+    """Simulate `submit` with a report exactly as given (no sorting, no checks), raising what
     FeedContract would raise: the way to reach the contract's own guards."""
     abi = load_artifact()["abi"]
     contract = chain.w3.eth.contract(address=feed_address, abi=abi)
     with translate_errors(RevertDecoder(abi)):
-        await contract.functions.submit(list(batch)).call({"from": chain.owner.address})
+        await contract.functions.submit(report).call({"from": chain.owner.address})
 
 
-def as_calldata(observations: Sequence[SignedObservation]) -> list[tuple[int, int, bytes, bytes]]:
-    return [(o.value, o.timestamp, *o.compact()) for o in observations]
+def as_report(observations: Sequence[SignedObservation], signer_set: Sequence[str]) -> bytes:
+    """The report for `observations` in the order given (unsorted on purpose if they are)."""
+    return encode_report(observations, signer_set, sort=False)
+
+
+def raw_report(
+    items: Sequence[tuple[int, int, bytes, bytes, int]], signer_set: Sequence[str]
+) -> bytes:
+    """A report from raw (value, timestamp, r, vs, signer index) items: any bytes at all."""
+    body = b"".join(
+        ((v % 2**192) << 64 | ts).to_bytes(32, "big") + r + vs + bytes([i])
+        for v, ts, r, vs, i in items
+    )
+    return (
+        bytes([len(items), len(signer_set)])
+        + body
+        + b"".join(bytes.fromhex(a[2:]) for a in signer_set)
+    )

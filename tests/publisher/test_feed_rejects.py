@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from feed_helpers import Chain, as_calldata, call_submit_raw, make_signers, sign_all
+from feed_helpers import Chain, as_report, call_submit_raw, make_signers, raw_report, sign_all
 
 from publisher.eip712 import MAX_LOW_S, Domain
 from publisher.errors import TransactionRevertedError
@@ -43,7 +43,9 @@ async def test_rejects_values_not_sorted_ascending(chain: Chain, deploy_feed) ->
     feed = await deploy_feed(signers, 3)
     batch = await sign_all(feed.domain(), signers, [1, 3, 2], await chain.now())
 
-    error = await rejected_with(call_submit_raw(chain, feed.address, as_calldata(batch)))
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, as_report(batch, [s.address for s in signers]))
+    )
 
     assert (error.error_name, error.error_args) == ("ValuesNotSorted", (2,))
 
@@ -53,7 +55,7 @@ async def test_accepts_equal_values_as_sorted(chain: Chain, deploy_feed) -> None
     feed = await deploy_feed(signers, 3)
     batch = await sign_all(feed.domain(), signers, [7, 7, 7], await chain.now())
 
-    await call_submit_raw(chain, feed.address, as_calldata(batch))
+    await call_submit_raw(chain, feed.address, as_report(batch, [s.address for s in signers]))
 
 
 async def test_rejects_fewer_observations_than_the_quorum(chain: Chain, deploy_feed) -> None:
@@ -155,7 +157,11 @@ async def test_rejects_a_high_s_signature(chain: Chain, deploy_feed) -> None:
     high_s = (MAX_LOW_S + 1).to_bytes(32, "big")
 
     error = await rejected_with(
-        call_submit_raw(chain, feed.address, [(1, observation.timestamp, r, high_s)])
+        call_submit_raw(
+            chain,
+            feed.address,
+            raw_report([(1, observation.timestamp, r, high_s, 0)], [signers[0].address]),
+        )
     )
 
     assert (error.error_name, error.error_args) == ("HighSSignature", (0,))
@@ -167,7 +173,11 @@ async def test_rejects_a_signature_that_recovers_no_address(chain: Chain, deploy
     zero = bytes(32)
 
     error = await rejected_with(
-        call_submit_raw(chain, feed.address, [(1, await chain.now(), zero, zero)])
+        call_submit_raw(
+            chain,
+            feed.address,
+            raw_report([(1, await chain.now(), zero, zero, 0)], [signers[0].address]),
+        )
     )
 
     assert (error.error_name, error.error_args) == ("InvalidSignature", (0,))
@@ -180,7 +190,11 @@ async def test_rejects_a_value_the_signer_did_not_sign(chain: Chain, deploy_feed
     r, vs = observation.compact()
 
     error = await rejected_with(
-        call_submit_raw(chain, feed.address, [(1_000_000, observation.timestamp, r, vs)])
+        call_submit_raw(
+            chain,
+            feed.address,
+            raw_report([(1_000_000, observation.timestamp, r, vs, 0)], [signers[0].address]),
+        )
     )
 
     assert error.error_name in ("UnauthorizedSigner", "InvalidSignature")

@@ -11,9 +11,12 @@ from publisher.chain_errors import RevertDecoder, translate_errors
 from publisher.compile import load_artifact
 from publisher.errors import (
     ChainUnavailableError,
+    FeeCapError,
     InsufficientFundsError,
     NonceConflictError,
+    NonceTooLowError,
     PublishError,
+    ReplacementUnderpricedError,
     TransactionRevertedError,
 )
 
@@ -24,9 +27,12 @@ DECODER = RevertDecoder(load_artifact()["abi"])
     ("message", "expected"),
     [
         ("insufficient funds for gas * price + value", InsufficientFundsError),
-        ("nonce too low: next nonce 5, tx nonce 4", NonceConflictError),
+        ("nonce too low: next nonce 5, tx nonce 4", NonceTooLowError),
         ("already known", NonceConflictError),
-        ("replacement transaction underpriced", NonceConflictError),
+        ("replacement transaction underpriced", ReplacementUnderpricedError),
+        ("max fee per gas less than block base fee", FeeCapError),
+        ("tx fee (1.20 ether) exceeds the configured cap (1.00 ether)", FeeCapError),
+        ("rate limit exceeded", ChainUnavailableError),
         ("method eth_foo does not exist", PublishError),
     ],
 )
