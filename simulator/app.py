@@ -24,15 +24,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.market import USD_ASSETS, RandomWalk, venue_quote
 from simulator.venues import VENUES
-from simulator.venues.base import USDT_MARKETS, Book, Handler, Listing, Venue
+from simulator.venues.base import Book, Handler, Listing, Venue
 
 Fault = Literal["down", "timeout", "http_429", "http_500", "malformed"]
 
 TIMEOUT_FAULT_S: Final = 30.0
 """How long a venue under the `timeout` fault holds a request: past any sane deadline, bounded."""
 
-TRUTH_SYMBOLS: Final = (*(f"{asset}/USD" for asset in USD_ASSETS), *USDT_MARKETS)
-"""Every market some venue lists: each asset in USD, and the USDT and cross markets."""
+TRUTH_SYMBOLS: Final = tuple(
+    dict.fromkeys(
+        [f"{asset}/USD" for asset in USD_ASSETS]
+        + [symbol for venue in VENUES.values() for symbol in venue.symbols]
+    )
+)
+"""Each asset in USD, then every other market some venue lists."""
 
 Clock = Callable[[], float]
 """Unix time in seconds."""

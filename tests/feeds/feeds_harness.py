@@ -13,8 +13,8 @@ import aiohttp
 from feeds.fetcher import Fetcher
 from feeds.venue import VenueSpec
 
-FAST_RATE_LIMIT_MS = 5
-"""The simulator needs no politeness; real venue rate limits would only slow the tests."""
+FAST_RATE_LIMIT_MS = 0
+"""Unpaced: the simulator needs no politeness (pacing has its own specs)."""
 
 
 class Simulator:

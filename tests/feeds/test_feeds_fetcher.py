@@ -19,6 +19,10 @@ SLACK_S = 0.5
 """What `fetch` may take beyond its deadline: scheduling, closing the cancelled request."""
 
 EVERY_SYMBOL = {venue: list(spec.symbols) for venue, spec in VENUES.items()}
+NO_VOLUME = {"coinbase"}
+"""Its ticker endpoint carries the last trade and the book, no 24 h volume (as recorded)."""
+CONTROL = "kraken"
+"""The venue left healthy while every other one is faulted."""
 
 
 def quotes_only(results: list[Quote | FetchFailure]) -> list[Quote]:
@@ -40,8 +44,9 @@ async def test_venue_quotes_every_listed_symbol_near_the_truth(
         assert quote.bid is not None
         assert quote.ask is not None
         assert quote.bid < quote.ask
-        assert quote.volume is not None
-        assert quote.volume > 0
+        if venue not in NO_VOLUME:
+            assert quote.volume is not None
+            assert quote.volume > 0
 
 
 async def test_all_venues_are_fetched_in_one_call(make_fetcher: FetcherFactory) -> None:
@@ -79,21 +84,25 @@ async def test_received_time_comes_from_the_injected_clock(
         ("timeout", FailureKind.TEMPORARY),
     ],
 )
-@pytest.mark.parametrize("venue", sorted(VENUES))
-async def test_a_failed_venue_yields_failures_while_the_others_quote(
-    simulator: Simulator, make_fetcher: FetcherFactory, venue: str, fault: str, kind: FailureKind
+async def test_failed_venues_yield_failures_of_their_kind_while_the_others_quote(
+    simulator: Simulator, make_fetcher: FetcherFactory, fault: str, kind: FailureKind
 ) -> None:
     fetcher = make_fetcher()
     await fetcher.fetch(EVERY_SYMBOL, deadline_s=3.0)  # markets loaded while healthy
-    await simulator.set_fault(venue, fault)
+    for venue in VENUES:
+        if venue != CONTROL:
+            await simulator.set_fault(venue, fault)
     deadline_s = 0.6
     started = time.monotonic()
     results = await fetcher.fetch(EVERY_SYMBOL, deadline_s=deadline_s)
     assert time.monotonic() - started < deadline_s + SLACK_S
-    failed = [r for r in results if r.source == venue]
-    assert [r.symbol for r in failed] == EVERY_SYMBOL[venue]
-    assert all(isinstance(r, FetchFailure) and r.kind is kind for r in failed), failed
-    quotes_only([r for r in results if r.source != venue])
+    for venue in VENUES:
+        if venue == CONTROL:
+            continue
+        failed = [r for r in results if r.source == venue]
+        assert [r.symbol for r in failed] == EVERY_SYMBOL[venue]
+        assert all(isinstance(r, FetchFailure) and r.kind is kind for r in failed), failed
+    quotes_only([r for r in results if r.source == CONTROL])
 
 
 async def test_a_venue_that_fails_before_its_markets_load_still_yields_failures(
