@@ -145,7 +145,7 @@ def aggregate_round(
         candidates: list[SourcePrice] = []
         rejected: list[Rejection] = []
         for source in spec.sources:
-            outcome = _source_price(spec, source, by_market, out, feed_ids, round_ts_ms)
+            outcome = source_price(spec, source, by_market, out, feed_ids, round_ts_ms)
             if isinstance(outcome, SourcePrice):
                 candidates.append(outcome)
             else:
@@ -154,7 +154,7 @@ def aggregate_round(
     return out
 
 
-def _source_price(
+def source_price(
     spec: FeedSpec,
     source: SourceSpec,
     by_market: Mapping[tuple[str, str], FetchResult],
@@ -180,12 +180,7 @@ def _source_price(
     if conversion.via is not None:
         via_value = done[conversion.via].value
         if via_value is None:
-            return Rejection(
-                source.venue,
-                source.symbol,
-                RejectReason.CONVERSION,
-                f"conversion feed {conversion.via} has no value this round",
-            )
+            return conversion_rejection(source, conversion.via)
     return SourcePrice(
         source=source.venue,
         symbol=source.symbol,
@@ -203,3 +198,13 @@ def source_weight(params: AggregationParams, source: SourceSpec, volume: float |
     if volume is None or not math.isfinite(volume) or volume < 0:
         return 0.0
     return volume
+
+
+def conversion_rejection(source: SourceSpec, via: str) -> Rejection:
+    """The rejection of a source whose conversion feed has no value this round."""
+    return Rejection(
+        source.venue,
+        source.symbol,
+        RejectReason.CONVERSION,
+        f"conversion feed {via} has no value this round",
+    )

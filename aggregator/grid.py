@@ -1,0 +1,200 @@
+"""The numeric kernel of the vectorized path: filters, quorum and estimator on a price grid.
+
+A grid holds F feeds x S source slots; NaN marks a slot without a candidate price. Every
+operation repeats, row by row, the exact float operations of the scalar path
+(`aggregator.filters`, `aggregator.estimators`, `aggregator.combine`): medians and quantiles
+pick and average the same sorted elements, and sums run left to right over prices sorted
+ascending (one numpy operation per column, never numpy's pairwise `sum`), so both paths give
+the same bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from statsmodels.robust.norms import HuberT
+
+from aggregator.estimators import HUBER_MAX_ITER, HUBER_TOL
+from aggregator.filters import MIN_CANDIDATES
+from aggregator.params import AggregationParams, Estimator, OutlierFilter
+from aggregator.robust import IQR_PER_SIGMA, MAD_SCALE
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+FILTER_CODES = {OutlierFilter.MAD: 1, OutlierFilter.IQR: 2, OutlierFilter.MEDIAN_DISTANCE: 3}
+"""`refused` codes in a `GridResult`: 0 = not refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridResult:
+    """Per feed: value (NaN without quorum), dispersion, band; per slot: survived / refused by."""
+
+    value: Floats
+    dispersion: Floats
+    band_low: Floats
+    band_high: Floats
+    survivors: Bools
+    survivor_count: Ints
+    refused: NDArray[np.int8]
+    center: Floats
+    mad_bound: Floats
+    iqr_low: Floats
+    iqr_high: Floats
+    distance_bound: Floats
+
+
+def sorted_rows(values: Floats, mask: Bools) -> Floats:
+    """Each row's masked values ascending, the rest (+inf) after them."""
+    return np.sort(np.where(mask, values, np.inf), axis=1)
+
+
+def median_rows(ordered: Floats, n: Ints) -> Floats:
+    """Median of the first `n` values of each ascending row (NaN where n = 0)."""
+    lo = np.maximum((n - 1) // 2, 0)
+    hi = np.maximum(n // 2, 0)
+    a = np.take_along_axis(ordered, lo[:, None], axis=1)[:, 0]
+    b = np.take_along_axis(ordered, np.minimum(hi, ordered.shape[1] - 1)[:, None], axis=1)[:, 0]
+    out = np.where(n % 2 == 1, a, (a + b) / 2.0)
+    return np.where(n > 0, out, np.nan)
+
+
+def quantile_rows(ordered: Floats, n: Ints, q: float) -> Floats:
+    """Linear-interpolation quantile of the first `n` values of each ascending row."""
+    h = (n - 1).astype(np.float64) * q
+    lo = np.maximum(np.floor(h).astype(np.int64), 0)
+    hi = np.minimum(lo + 1, ordered.shape[1] - 1)
+    a = np.take_along_axis(ordered, lo[:, None], axis=1)[:, 0]
+    b = np.take_along_axis(ordered, hi[:, None], axis=1)[:, 0]
+    with np.errstate(invalid="ignore"):
+        out = np.where(lo + 1 >= n, a, a + (h - lo) * (b - a))
+    return np.where(n > 0, out, np.nan)
+
+
+def ordered_sum_rows(values: Floats, mask: Bools) -> Floats:
+    """Left-to-right sum of each row's masked values, as `aggregator.robust.ordered_sum`."""
+    total = np.zeros(values.shape[0])
+    for j in range(values.shape[1]):
+        total = total + np.where(mask[:, j], values[:, j], 0.0)
+    return total
+
+
+def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> GridResult:
+    """Filters, quorum and estimator for every row of a grid (`aggregator.combine`, per row)."""
+    cand = ~np.isnan(price)
+    n = cand.sum(axis=1)
+    ordered = sorted_rows(price, cand)
+    center = median_rows(ordered, n)
+    deviations = sorted_rows(np.abs(price - center[:, None]), cand)
+    spread = np.maximum(MAD_SCALE * median_rows(deviations, n), params.min_mad * center)
+    mad_bound = params.mad_k * spread
+    q1 = quantile_rows(ordered, n, 0.25)
+    q3 = quantile_rows(ordered, n, 0.75)
+    iqr = np.maximum(q3 - q1, IQR_PER_SIGMA * params.min_mad * center)
+    iqr_low = q1 - params.iqr_k * iqr
+    iqr_high = q3 + params.iqr_k * iqr
+    distance_bound = params.max_distance * center
+    refused = np.zeros(price.shape, dtype=np.int8)
+    judged = cand & (n >= MIN_CANDIDATES)[:, None]
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(price - center[:, None])
+        for kind in params.filters:
+            if kind is OutlierFilter.MAD:
+                hit = distance > mad_bound[:, None]
+            elif kind is OutlierFilter.IQR:
+                hit = (price < iqr_low[:, None]) | (price > iqr_high[:, None])
+            else:
+                hit = distance > distance_bound[:, None]
+            refused = np.where(judged & hit & (refused == 0), FILTER_CODES[kind], refused).astype(
+                np.int8
+            )
+    survivors = cand & (refused == 0)
+    m = survivors.sum(axis=1)
+    value, dispersion, low, high = _estimate(price, weight, survivors, m, params)
+    has = m >= params.quorum
+    nan = np.full(price.shape[0], np.nan)
+    return GridResult(
+        value=np.where(has, value, nan),
+        dispersion=np.where(has, dispersion, nan),
+        band_low=np.where(has, low, nan),
+        band_high=np.where(has, high, nan),
+        survivors=survivors,
+        survivor_count=m,
+        refused=refused,
+        center=center,
+        mad_bound=mad_bound,
+        iqr_low=iqr_low,
+        iqr_high=iqr_high,
+        distance_bound=distance_bound,
+    )
+
+
+def _estimate(
+    price: Floats, weight: Floats, survivors: Bools, m: Ints, params: AggregationParams
+) -> tuple[Floats, Floats, Floats, Floats]:
+    masked_p = np.where(survivors, price, np.inf)
+    masked_w = np.where(survivors, weight, np.inf)
+    order = np.lexsort((masked_w, masked_p), axis=1)
+    p = np.take_along_axis(masked_p, order, axis=1)
+    w = np.take_along_axis(np.where(survivors, weight, 0.0), order, axis=1)
+    kept = np.arange(price.shape[1])[None, :] < m[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if params.estimator is Estimator.MEDIAN:
+            value = median_rows(p, m)
+        elif params.estimator is Estimator.WEIGHTED_MEDIAN:
+            value = _weighted_median(p, w, m)
+        elif params.estimator is Estimator.TRIMMED_MEAN:
+            value = _trimmed_mean(p, m, kept, params.trim)
+        else:
+            value = _huber(p, m, kept, params.huber_k, params.min_mad)
+        deviations = sorted_rows(np.abs(p - value[:, None]), kept)
+        dispersion = MAD_SCALE * median_rows(deviations, m) / value
+    return value, dispersion, quantile_rows(p, m, 0.25), quantile_rows(p, m, 0.75)
+
+
+def _clamp(value: Floats, p: Floats, m: Ints) -> Floats:
+    lo = p[:, 0]
+    hi = np.take_along_axis(p, np.maximum(m - 1, 0)[:, None], axis=1)[:, 0]
+    return np.minimum(np.maximum(value, lo), hi)
+
+
+def _weighted_median(p: Floats, w: Floats, m: Ints) -> Floats:
+    cumulative = np.cumsum(w, axis=1)
+    total = cumulative[:, -1]
+    half = total / 2.0
+    idx = np.argmax(cumulative >= half[:, None], axis=1)
+    at = np.take_along_axis(cumulative, idx[:, None], axis=1)[:, 0]
+    a = np.take_along_axis(p, idx[:, None], axis=1)[:, 0]
+    b = np.take_along_axis(p, np.minimum(idx + 1, p.shape[1] - 1)[:, None], axis=1)[:, 0]
+    value = np.where((at == half) & (idx + 1 < m), (a + b) / 2.0, a)
+    return np.where(total > 0, value, median_rows(p, m))
+
+
+def _trimmed_mean(p: Floats, m: Ints, kept: Bools, trim: float) -> Floats:
+    g = np.floor(trim * m).astype(np.int64)
+    col = np.arange(p.shape[1])[None, :]
+    inside = kept & (col >= g[:, None]) & (col < (m - g)[:, None])
+    return _clamp(ordered_sum_rows(p, inside) / (m - 2 * g), p, m)
+
+
+def _huber(p: Floats, m: Ints, kept: Bools, k: float, min_mad: float) -> Floats:
+    center = median_rows(p, m)
+    deviations = sorted_rows(np.abs(p - center[:, None]), kept)
+    scale = np.maximum(MAD_SCALE * median_rows(deviations, m), min_mad * center)
+    active = (scale > 0) & (m > 0)
+    norm = HuberT(t=k)
+    mu = center.copy()
+    safe_p = np.where(kept, p, 0.0)
+    for _ in range(HUBER_MAX_ITER):
+        if not active.any():
+            break
+        z = (safe_p - mu[:, None]) / np.where(active, scale, 1.0)[:, None]
+        w = norm.weights(z)
+        new = ordered_sum_rows(w * safe_p, kept) / ordered_sum_rows(w, kept)
+        done = np.abs(new - mu) <= HUBER_TOL * scale
+        mu = np.where(active, new, mu)
+        active = active & ~done
+    return np.where(scale > 0, _clamp(mu, p, m), center)

@@ -1,0 +1,389 @@
+"""The breakers of many feeds at once with numpy, with `circuit_breakers.machine`'s exact results.
+
+State lives in `BreakerArrays` (one array per `BreakerState` field, NaN / flags for None);
+`step_batch` runs every feed's checks and transition for one round with array operations
+that repeat the scalar path's float operations one for one. `BatchStep.decision(i, ...)` and
+`BatchStep.state(i)` materialize the scalar path's `Decision` and `BreakerState` for feed i.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from circuit_breakers.checks import Measures
+from circuit_breakers.machine import ALLOWING
+from circuit_breakers.params import BreakerParams
+from circuit_breakers.reasons import ReasonFacts, describe
+from circuit_breakers.types import MOVE_TRIPS, BreakerState, BreakerStatus, Decision, Trip, Verdict
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+STATUSES = (BreakerStatus.CLOSED, BreakerStatus.OPEN, BreakerStatus.HALF_OPEN)
+CLOSED, OPEN, HALF = 0, 1, 2
+TRIPS = tuple(Trip)
+"""Bit i of a trip mask is `TRIPS[i]` (the fixed order of `Trip`)."""
+MOVE_MASK = sum(1 << i for i, t in enumerate(TRIPS) if t in MOVE_TRIPS)
+VERDICTS = tuple(Verdict)
+_V = {v: i for i, v in enumerate(VERDICTS)}
+_ALLOWING = np.array([v in ALLOWING for v in VERDICTS])
+NONE = np.iinfo(np.int64).min
+"""The int sentinel for None in millisecond arrays."""
+
+
+@dataclass(frozen=True)
+class ParamArrays:
+    """Every feed's `BreakerParams` as arrays (NaN: check off)."""
+
+    params: tuple[BreakerParams, ...]
+    max_deviation: Floats
+    confirm_rounds: Ints
+    confirm_band: Floats
+    max_hold_ms: Ints
+    cooldown_ms: Ints
+    volatility_k: Floats
+    volatility_floor: Floats
+    volatility_window: Ints
+    max_dispersion: Floats
+    max_quote_age_ms: Floats
+    max_rate_per_min: Floats
+    alpha: Floats
+
+    @classmethod
+    def build(cls, params: Sequence[BreakerParams]) -> ParamArrays:
+        def floats(name: str) -> Floats:
+            return np.array([math.nan if (v := getattr(p, name)) is None else v for p in params])
+
+        def ints(name: str) -> Ints:
+            return np.array([getattr(p, name) for p in params], dtype=np.int64)
+
+        return cls(
+            tuple(params),
+            floats("max_deviation"),
+            ints("confirm_rounds"),
+            floats("confirm_band"),
+            ints("max_hold_ms"),
+            ints("cooldown_ms"),
+            floats("volatility_k"),
+            floats("volatility_floor"),
+            ints("volatility_window"),
+            floats("max_dispersion"),
+            floats("max_quote_age_ms"),
+            floats("max_rate_per_min"),
+            np.array([p.volatility_alpha for p in params]),
+        )
+
+
+@dataclass
+class BreakerArrays:
+    """Every feed's `BreakerState`, one array per field (NaN / `NONE` for None)."""
+
+    status: Ints
+    since_ms: Ints
+    candidate: Floats
+    confirmations: Ints
+    trip: Ints  # index in TRIPS, -1 for None
+    half_open_ms: Ints
+    reference: Floats
+    reference_ms: Ints
+    variance: Floats
+    samples: Ints
+    rebase: Bools
+
+    @classmethod
+    def from_states(cls, states: Sequence[BreakerState]) -> BreakerArrays:
+        def ms(v: int | None) -> int:
+            return NONE if v is None else v
+
+        def fl(v: float | None) -> float:
+            return math.nan if v is None else v
+
+        return cls(
+            np.array([STATUSES.index(s.status) for s in states], dtype=np.int64),
+            np.array([ms(s.since_ms) for s in states], dtype=np.int64),
+            np.array([fl(s.candidate) for s in states]),
+            np.array([s.confirmations for s in states], dtype=np.int64),
+            np.array([-1 if s.trip is None else TRIPS.index(Trip(s.trip)) for s in states]),
+            np.array([ms(s.half_open_ms) for s in states], dtype=np.int64),
+            np.array([fl(s.reference) for s in states]),
+            np.array([ms(s.reference_ms) for s in states], dtype=np.int64),
+            np.array([s.variance for s in states], dtype=np.float64),
+            np.array([s.samples for s in states], dtype=np.int64),
+            np.array([s.rebase for s in states], dtype=bool),
+        )
+
+    @classmethod
+    def closed(cls, n: int) -> BreakerArrays:
+        """n closed breakers with no memory (`BreakerState()` each)."""
+        return cls(
+            np.zeros(n, dtype=np.int64),
+            np.full(n, NONE),
+            np.full(n, np.nan),
+            np.zeros(n, dtype=np.int64),
+            np.full(n, -1, dtype=np.int64),
+            np.full(n, NONE),
+            np.full(n, np.nan),
+            np.full(n, NONE),
+            np.zeros(n),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=bool),
+        )
+
+    def state(self, i: int) -> BreakerState:
+        def ms(v: np.int64) -> int | None:
+            return None if v == NONE else int(v)
+
+        def fl(v: np.float64) -> float | None:
+            return None if math.isnan(v) else float(v)
+
+        return BreakerState(
+            status=STATUSES[int(self.status[i])],
+            since_ms=ms(self.since_ms[i]),
+            candidate=fl(self.candidate[i]),
+            confirmations=int(self.confirmations[i]),
+            trip=None if self.trip[i] < 0 else str(TRIPS[int(self.trip[i])]),
+            half_open_ms=ms(self.half_open_ms[i]),
+            reference=fl(self.reference[i]),
+            reference_ms=ms(self.reference_ms[i]),
+            variance=float(self.variance[i]),
+            samples=int(self.samples[i]),
+            rebase=bool(self.rebase[i]),
+        )
+
+    def where(self, mask: Bools, other: BreakerArrays) -> BreakerArrays:
+        """Field by field: `other` where `mask`, else self."""
+        return BreakerArrays(
+            *(np.where(mask, getattr(other, f.name), getattr(self, f.name)) for f in fields(self))
+        )
+
+
+@dataclass(frozen=True)
+class BatchStep:
+    """One round of every feed's breaker: verdicts, trip masks, measures, next states."""
+
+    before: BreakerArrays
+    after: BreakerArrays
+    verdict: Ints
+    trips: Ints
+    move: Floats
+    volatility_bound: Floats
+    dispersion: Floats
+    quote_age_ms: Floats
+    rate_per_min: Floats
+    now_ms: int
+
+    @property
+    def allow(self) -> Bools:
+        return _ALLOWING[self.verdict]
+
+    def state(self, i: int) -> BreakerState:
+        return self.after.state(i)
+
+    def decision(self, i: int, params: BreakerParams, error: str | None) -> Decision:
+        """Feed i's `Decision`, reason included, as `circuit_breakers.evaluate` gives it."""
+        verdict = VERDICTS[int(self.verdict[i])]
+        trips = tuple(t for b, t in enumerate(TRIPS) if int(self.trips[i]) >> b & 1)
+
+        def opt(a: Floats) -> float | None:
+            return None if math.isnan(a[i]) else float(a[i])
+
+        m = Measures(
+            opt(self.move),
+            opt(self.volatility_bound),
+            opt(self.dispersion),
+            opt(self.quote_age_ms),
+            opt(self.rate_per_min),
+        )
+        before = self.before.state(i)
+        since = before.since_ms if before.since_ms is not None else self.now_ms
+        half = before.half_open_ms if before.half_open_ms is not None else self.now_ms
+        confirmations = int(self.after.confirmations[i])
+        if verdict is Verdict.CONFIRMED:
+            confirmations = params.confirm_rounds
+        facts = ReasonFacts(
+            error, confirmations, self.now_ms - since, self.now_ms - half, before.trip
+        )
+        reason = describe(verdict, trips, m, params, facts)
+        status = STATUSES[int(self.after.status[i])]
+        return Decision(verdict in ALLOWING, status, reason, tuple(str(t) for t in trips), verdict)
+
+
+def step_batch(
+    p: ParamArrays,
+    s: BreakerArrays,
+    value: Floats,
+    dispersion: Floats,
+    median_ts_ms: Floats,
+    last_published: Floats,
+    now_ms: int,
+) -> BatchStep:
+    """Every feed's checks and transition (`circuit_breakers.machine.evaluate`, per feed).
+
+    `value` and `dispersion` are NaN without a value; `median_ts_ms` is the median stamp of
+    the quotes used (NaN when none); `last_published` NaN when nothing is published.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return _step(p, s, value, dispersion, median_ts_ms, last_published, now_ms)
+
+
+def _step(
+    p: ParamArrays,
+    s: BreakerArrays,
+    value: Floats,
+    dispersion: Floats,
+    median_ts_ms: Floats,
+    last_published: Floats,
+    now_ms: int,
+) -> BatchStep:
+    has = ~np.isnan(value)
+    has_ref = ~np.isnan(s.reference) & (s.reference != 0)
+    pub = ~np.isnan(last_published) & (last_published != 0)
+    ref = np.where(pub, last_published, np.where(has_ref, s.reference, np.nan))
+    move = np.where(has & ~np.isnan(ref) & ~s.rebase, (value - ref) / np.abs(ref), np.nan)
+    vol_on = has & ~np.isnan(p.volatility_k) & (s.samples >= p.volatility_window)
+    vol = np.where(
+        vol_on, np.maximum(p.volatility_k * np.sqrt(s.variance), p.volatility_floor), np.nan
+    )
+    age_on = has & ~np.isnan(p.max_quote_age_ms) & ~np.isnan(median_ts_ms)
+    age = np.where(age_on, now_ms - median_ts_ms, np.nan)
+    rate_on = (
+        has
+        & ~np.isnan(p.max_rate_per_min)
+        & ~s.rebase
+        & has_ref
+        & (s.reference_ms != NONE)
+        & (now_ms > s.reference_ms)
+    )
+    dt = np.where(rate_on, now_ms - s.reference_ms, 1)
+    rate = np.where(
+        rate_on, np.abs(value - s.reference) / np.abs(s.reference) * 60_000.0 / dt, np.nan
+    )
+    disp = np.where(has & ~np.isnan(p.max_dispersion), dispersion, np.nan)
+    crossed = (
+        ~has,
+        disp > p.max_dispersion,
+        age > p.max_quote_age_ms,
+        np.abs(move) > p.max_deviation,
+        np.abs(move) > vol,
+        rate > p.max_rate_per_min,
+    )
+    mask = np.zeros(value.shape, dtype=np.int64)
+    for bit, hit in enumerate(crossed):
+        mask |= np.where(hit, 1 << bit, 0)
+    after, verdict = _transition(p, s, value, mask, move, now_ms)
+    return BatchStep(s, after, verdict, mask, move, vol, disp, age, rate, now_ms)
+
+
+def _transition(
+    p: ParamArrays, s: BreakerArrays, value: Floats, mask: Ints, move: Floats, now_ms: int
+) -> tuple[BreakerArrays, Ints]:
+    n = value.shape[0]
+    has = ~np.isnan(value)
+    is_open = s.status == OPEN
+    first = np.where(mask == 0, -1, _lowest_bit(mask))
+    confirmable = (mask & ~MOVE_MASK) == 0
+    now = np.full(n, now_ms, dtype=np.int64)
+    fresh = BreakerArrays.closed(n)
+    # Opening from closed / half-open (a value or a quorum loss).
+    opened = replace(
+        s,
+        status=np.full(n, OPEN),
+        since_ms=now,
+        candidate=np.where(has, value, np.nan),
+        confirmations=np.where(has, 1, 0),
+        trip=first,
+        half_open_ms=np.full(n, NONE),
+    )
+    # Holding while open.
+    since = np.where(s.since_ms != NONE, s.since_ms, now)
+    consistent = ~np.isnan(s.candidate) & (
+        np.abs(value - s.candidate) <= p.confirm_band * np.abs(s.candidate)
+    )
+    held = replace(
+        s,
+        since_ms=np.where(has, since, s.since_ms),
+        candidate=np.where(has, value, np.nan),
+        confirmations=np.where(has, np.where(consistent, s.confirmations + 1, 1), 0),
+    )
+
+    verdict = np.full(n, _V[Verdict.HOLDING])
+    out = held
+    # No value.
+    no_value_closed = ~has & ~is_open
+    out = out.where(no_value_closed, opened)
+    verdict = np.where(no_value_closed, _V[Verdict.TRIPPED], verdict)
+    # Clean rounds.
+    clean = has & (mask == 0)
+    half_ms = np.where(s.half_open_ms != NONE, s.half_open_ms, now)
+    cooled = now - half_ms >= p.cooldown_ms
+    c_reset = clean & s.rebase
+    c_cleared = clean & ~s.rebase & is_open
+    c_half = clean & ~s.rebase & (s.status == HALF)
+    c_closed = clean & ~s.rebase & (s.status == CLOSED)
+    first_value = np.isnan(move) & np.isnan(s.reference)
+    verdict = np.where(c_reset, _V[Verdict.RESET], verdict)
+    verdict = np.where(c_cleared, _V[Verdict.CLEARED], verdict)
+    verdict = np.where(c_half & cooled, _V[Verdict.COOLED], verdict)
+    verdict = np.where(c_half & ~cooled, _V[Verdict.COOLING], verdict)
+    verdict = np.where(c_closed & first_value, _V[Verdict.FIRST], verdict)
+    verdict = np.where(c_closed & ~first_value, _V[Verdict.WITHIN], verdict)
+    out = out.where(c_reset | (c_half & cooled) | c_closed, fresh)
+    out = out.where(c_half & ~cooled, s)
+    out = out.where(c_cleared, _half_open(s, now))
+    # Tripped with a value.
+    tripped = has & (mask != 0)
+    t_open = tripped & ~is_open
+    t_confirm_at_once = t_open & confirmable & (p.confirm_rounds <= 1)
+    verdict = np.where(t_open, _V[Verdict.TRIPPED], verdict)
+    out = out.where(t_open, opened)
+    verdict = np.where(t_confirm_at_once, _V[Verdict.CONFIRMED], verdict)
+    out = out.where(t_confirm_at_once, _half_open(opened, now))
+    t_held = tripped & is_open
+    confirmed = t_held & confirmable & (held.confirmations >= p.confirm_rounds)
+    released = t_held & ~confirmed & (now - since >= p.max_hold_ms)
+    verdict = np.where(confirmed, _V[Verdict.CONFIRMED], verdict)
+    verdict = np.where(released, _V[Verdict.RELEASED], verdict)
+    out = out.where(confirmed | released, _half_open(held, now))
+    # Every allowed round remembers the value and feeds the volatility estimate.
+    allowed = _ALLOWING[verdict]
+    out = out.where(allowed, _accept(p, out, s, value, now))
+    return out, verdict
+
+
+def _half_open(x: BreakerArrays, now: Ints) -> BreakerArrays:
+    return replace(
+        x,
+        status=np.full(now.shape, HALF),
+        since_ms=np.full(now.shape, NONE),
+        candidate=np.full(now.shape, np.nan),
+        confirmations=np.zeros(now.shape, dtype=np.int64),
+        half_open_ms=now,
+    )
+
+
+def _accept(
+    p: ParamArrays, into: BreakerArrays, memory: BreakerArrays, value: Floats, now: Ints
+) -> BreakerArrays:
+    last = memory.reference
+    update = ~np.isnan(last) & (last != 0) & ~memory.rebase
+    r = (value - last) / np.abs(last)
+    ewma = (1.0 - p.alpha) * memory.variance + p.alpha * (r * r)
+    return replace(
+        into,
+        variance=np.where(update, ewma, memory.variance),
+        samples=np.where(update, memory.samples + 1, memory.samples),
+        reference=value,
+        reference_ms=now,
+        rebase=np.zeros(now.shape, dtype=bool),
+    )
+
+
+def _lowest_bit(mask: Ints) -> Ints:
+    low = mask & -mask
+    return np.where(low > 0, np.log2(np.maximum(low, 1)).astype(np.int64), -1)
