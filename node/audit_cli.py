@@ -17,10 +17,12 @@ from typing import Any
 from audit.export import export_parquet
 from audit.journal import Journal, JournalRecord
 from audit.onchain import verify_against_chain
+from audit.report import FeedTrace, rounds_report
 from audit.verify import verify_records
 from node.app import round_rules
+from node.backtest import Progress
 from node.config import ConfigError, NodeConfig, load_config
-from node.pipeline import RoundRules
+from node.pipeline import FeedPlan, RoundRules
 from node.replay import ReplayReport, replay_records, rules_from_snapshots, window_records
 from node.times import parse_time_ms
 
@@ -36,6 +38,8 @@ def add_commands(sub: Any) -> None:
     replay.add_argument("--to", metavar="T", type=parse_time, help="unix s/ms or ISO 8601")
     replay.add_argument("--config", type=Path, help="what-if: replay under this config instead")
     replay.add_argument("--json", action="store_true")
+    replay.add_argument("--out", type=Path, help="folder for report.html (plots per feed)")
+    replay.add_argument("--progress", action="store_true", help="progress bar on stderr")
     audit = sub.add_parser("audit", help="verify a journal")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="hash chain, signatures, and the chain's events")
@@ -81,26 +85,97 @@ def _rules_of(snapshot: Mapping[str, Any]) -> RoundRules:
 
 def replay_command(args: argparse.Namespace) -> int:
     records, snapshots = asyncio.run(_read(_existing(args.journal)))
+    traces = _Traces(args.feed, what_if=args.config is not None)
+    rounds = sum(1 for r in records if r.kind == "round")
+    bar = Progress(rounds, label="replay") if args.progress or sys.stderr.isatty() else None
+    done = 0
+
+    def on_round(rec: JournalRecord, plans: Mapping[str, FeedPlan]) -> None:
+        nonlocal done
+        done += 1
+        if args.out is not None:
+            traces.add(rec, plans)
+        if bar is not None:
+            bar.update(done)
+
+    window = {"feed": args.feed, "from_ms": args.from_, "to_ms": args.to, "on_round": on_round}
     if args.config is not None:
         what_if_rules = round_rules(load_config(args.config))
-        report = replay_records(
-            records,
-            lambda _: what_if_rules,
-            what_if=True,
-            feed=args.feed,
-            from_ms=args.from_,
-            to_ms=args.to,
-        )
+        report = replay_records(records, lambda _: what_if_rules, what_if=True, **window)
     else:
-        rules_for = rules_from_snapshots(snapshots, _rules_of)
-        report = replay_records(
-            records, rules_for, feed=args.feed, from_ms=args.from_, to_ms=args.to
-        )
+        report = replay_records(records, rules_from_snapshots(snapshots, _rules_of), **window)
+    if args.out is not None:
+        _write_report(args.out, report, traces)
     if args.json:
         print(json.dumps(report.as_json()))
     else:
         _print_replay(report)
     return 1 if report.mismatches else 0
+
+
+class _Traces:
+    """Per feed, the replayed rounds (and in a what-if, the recorded ones) for the report."""
+
+    def __init__(self, feed: str | None, what_if: bool) -> None:
+        self.feed = feed
+        self.what_if = what_if
+        self.traces: dict[str, FeedTrace] = {}
+        self.times: list[int] = []
+
+    def add(self, rec: JournalRecord, plans: Mapping[str, FeedPlan]) -> None:
+        self.times.append(rec.ts_ms)
+        for name, plan in sorted(plans.items()):
+            if self.feed is not None and name != self.feed:
+                continue
+            label = f"{name} (what-if)" if self.what_if else name
+            trace = self.traces.setdefault(label, FeedTrace(label))
+            trace.add(
+                rec.ts_ms, plan.aggregate.value, plan.publish is not None, str(plan.decision.status)
+            )
+            for used in plan.aggregate.used:
+                trace.sources.setdefault(used.source, []).append((rec.ts_ms, used.price))
+            if self.what_if:
+                recorded = rec.body["feeds"].get(name, {})
+                before = self.traces.setdefault(
+                    f"{name} (recorded)", FeedTrace(f"{name} (recorded)")
+                )
+                before.add(
+                    rec.ts_ms,
+                    recorded.get("aggregate", {}).get("value"),
+                    recorded.get("publish") is not None,
+                    recorded.get("breaker", {}).get("status", "closed"),
+                )
+
+    def interval_ms(self) -> int:
+        gaps = sorted(b - a for a, b in zip(self.times, self.times[1:], strict=False))
+        return gaps[len(gaps) // 2] if gaps else 10_000
+
+
+def _write_report(folder: Path, report: ReplayReport, traces: _Traces) -> None:
+    mode = "What-if replay" if report.what_if else "Exact replay"
+    intro = [f"{report.rounds} rounds, {report.feed_rounds} feed-rounds replayed."]
+    if not report.what_if:
+        intro.append(
+            "Every value and decision reproduced exactly."
+            if not report.mismatches
+            else f"{len(report.mismatches)} mismatches (first 500 listed below)."
+        )
+    html = rounds_report(
+        mode, intro, sorted(traces.traces.values(), key=lambda t: t.feed), traces.interval_ms()
+    )
+    if report.mismatches:
+        html.heading("Mismatches")
+        html.table(
+            ("round", "feed", "field", "recorded", "replayed"),
+            [
+                (m.round_id, m.feed, m.field, m.recorded, m.replayed)
+                for m in report.mismatches[:500]
+            ],
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "report.html.tmp"
+    tmp.write_text(html.render())
+    tmp.replace(folder / "report.html")
 
 
 def _print_replay(report: ReplayReport) -> None:

@@ -137,6 +137,7 @@ class Progress:
     total: int
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     width: int = 30
+    label: str = "backtest"
     _step: int = 1
 
     def __post_init__(self) -> None:
@@ -148,7 +149,7 @@ class Progress:
         frac = done / self.total if self.total else 1.0
         bar = "#" * round(frac * self.width)
         self.stream.write(
-            f"\rbacktest [{bar:<{self.width}}] {frac:4.0%} {done}/{self.total} rounds"
+            f"\r{self.label} [{bar:<{self.width}}] {frac:4.0%} {done}/{self.total} rounds"
         )
         if done == self.total:
             self.stream.write("\n")

@@ -100,6 +100,9 @@ class ReplayReport:
         }
 
 
+RoundHook = Callable[[JournalRecord, Mapping[str, FeedPlan]], None]
+"""Called with each compared round record and its re-planned feeds."""
+
 RulesFor = Callable[[str], RoundRules]
 """config hash -> the rules that config gives (the what-if passes one constant set of rules)."""
 
@@ -125,13 +128,15 @@ def replay_records(
     feed: str | None = None,
     from_ms: int | None = None,
     to_ms: int | None = None,
+    on_round: RoundHook | None = None,
 ) -> ReplayReport:
     """Replay every round; compare (exact) or tally differences (what-if) inside the window.
 
     The whole journal is replayed so that memory at the window's start is what the live node
-    had; only rounds inside [from_ms, to_ms] and of `feed` are compared and counted.
+    had; only rounds inside [from_ms, to_ms] and of `feed` are compared and counted, and
+    passed to `on_round` (for reports and progress) with their re-planned feeds.
     """
-    replay = _Replay(rules_for, what_if, feed)
+    replay = _Replay(rules_for, what_if, feed, on_round)
     for rec in records:
         inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
         if rec.kind == "session":
@@ -144,7 +149,10 @@ def replay_records(
 
 
 class _Replay:
-    def __init__(self, rules_for: RulesFor, what_if: bool, feed: str | None) -> None:
+    def __init__(
+        self, rules_for: RulesFor, what_if: bool, feed: str | None, on_round: RoundHook | None
+    ) -> None:
+        self.on_round = on_round
         self.rules_for = rules_for
         self.what_if = what_if
         self.feed = feed
@@ -173,6 +181,8 @@ class _Replay:
             self.memory[name] = mem
         if inside:
             _compare_round(self.report, rec, plans, self.feed)
+            if self.on_round is not None:
+                self.on_round(rec, plans)
 
 
 def _session_memory(rec: JournalRecord) -> dict[str, FeedMemory]:

@@ -175,3 +175,51 @@ async def test_export_writes_flat_parquet_tables_traceable_to_records(tmp_path: 
     assert {q["source"] for q in quotes} == {"a", "b", "c"}
     by_seq = {r.seq: r.hash for r in records}
     assert all(by_seq[r["seq"]] == r["record_hash"] for r in rounds)
+
+
+WHAT_IF_CONFIG = """
+[venues.a]
+[venues.b]
+[venues.c]
+[defaults.breaker]
+max_deviation = 0.001
+[[feeds]]
+id = "BTC/USD"
+sources = ["a:BTC/USD", "b:BTC/USD", "c:BTC/USD"]
+"""
+
+
+def test_what_if_command_writes_a_report_and_json_with_the_differences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import json
+
+    from node.cli import main
+
+    asyncio.run(journal_of_a_run(tmp_path / "j.db"))
+    (tmp_path / "what-if.toml").write_text(WHAT_IF_CONFIG)
+    code = main(
+        ["replay", "--journal", str(tmp_path / "j.db"), "--config", str(tmp_path / "what-if.toml"),
+         "--json", "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert code == 0
+    assert result["mode"] == "what-if"
+    assert (
+        result["feeds"]["BTC/USD"]["replay_breaker_holds"]
+        > result["feeds"]["BTC/USD"]["breaker_holds"]
+    )
+    assert "BTC/USD (what-if)" in html
+    assert "BTC/USD (recorded)" in html
+    assert "<svg" in html
+
+
+def test_replay_of_a_missing_journal_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from node.cli import main
+
+    assert main(["replay", "--journal", str(tmp_path / "absent.db")]) == 2
+    assert "no such journal" in capsys.readouterr().err
