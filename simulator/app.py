@@ -2,11 +2,15 @@
 
 Routes:
 - `GET /{venue}/<venue path>`: the venue's REST API in its real wire format (see
-  `simulator.venues`), subject to the venue's injected fault.
+  `simulator.venues`), subject to the venue's faults (see `simulator.faults`).
+- `GET /{venue}/ws...`: the venue's websocket, for the venues that stream
+  (`simulator.streams`).
 - `GET /_sim/truth[?at_ms=]`: the true prices now (or at `at_ms`).
-- `GET /_sim/venues`: every venue's listings and control state.
-- `POST /_sim/venues/{venue}` with `{"fault": ..., "price_factor": ...}`: set a venue's control.
-  Both control routes answer loopback clients only.
+- `GET /_sim/venues`: every venue's listings, faults in force and request count.
+- `POST /_sim/venues/{venue}` with `{"fault": KIND | null, "price_factor": x, "duration_s": s,
+  ...the fault's parameters}`: start (or clear) a fault on a venue now.
+- `GET /_sim/scenario`: the loaded scenario's faults.
+  Control routes answer loopback clients only.
 """
 
 from __future__ import annotations
@@ -16,90 +20,66 @@ import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator.market import USD_ASSETS, RandomWalk, venue_quote
+from simulator.faults import Fault, FaultKind, FaultSpec, Scenario
+from simulator.market import RandomWalk
+from simulator.streams import add_stream_routes
 from simulator.venues import VENUES
-from simulator.venues.base import Book, Handler, Listing, Venue
+from simulator.venues.base import Handler, Venue
+from simulator.world import TRUTH_SYMBOLS, Clock, Market
 
-Fault = Literal["down", "timeout", "http_429", "http_500", "malformed"]
+__all__ = ["MARKET_KEY", "TRUTH_SYMBOLS", "Clock", "Market", "create_app"]
 
 TIMEOUT_FAULT_S: Final = 30.0
 """How long a venue under the `timeout` fault holds a request: past any sane deadline, bounded."""
 
-TRUTH_SYMBOLS: Final = tuple(
-    dict.fromkeys(
-        [f"{asset}/USD" for asset in USD_ASSETS]
-        + [symbol for venue in VENUES.values() for symbol in venue.symbols]
-    )
-)
-"""Each asset in USD, then every other market some venue lists."""
-
-Clock = Callable[[], float]
-"""Unix time in seconds."""
-
 
 class VenueControl(BaseModel):
-    """A venue's injected behaviour. `price_factor` scales every price the venue shows."""
+    """The body of `POST /_sim/venues/{venue}`: a fault started now, and a price scale."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fault: Fault | None = None
+    fault: FaultKind | None = None
     price_factor: float = Field(default=1.0, gt=0.0, le=1000.0)
+    duration_s: float | None = Field(None, gt=0)
+    symbols: tuple[str, ...] | None = None
+    latency_s: float | None = None
+    status: int | None = None
+    factor: float | None = None
+    depth: float | None = None
+    lag_s: float | None = None
 
-
-@dataclass
-class Market:
-    """The simulated world: the random walk, the clock, and each venue's control state."""
-
-    walk: RandomWalk
-    tick_s: float
-    start_s: float
-    clock: Clock
-    controls: dict[str, VenueControl]
-
-    def tick_at(self, t_s: float) -> int:
-        """The walk's tick in force at unix time `t_s` (0 before the start)."""
-        return max(0, int((t_s - self.start_s) // self.tick_s))
-
-    def truth(self, at_s: float) -> dict[str, float]:
-        tick = self.tick_at(at_s)
-        return {symbol: self.walk.price(symbol, tick) for symbol in TRUTH_SYMBOLS}
-
-
-@dataclass(frozen=True)
-class _VenueBoard:
-    """`Board` for one venue at one instant: frozen so a body is internally consistent."""
-
-    market: Market
-    venue: str
-    now_s: float
-
-    @property
-    def now_ms(self) -> int:
-        return int(self.now_s * 1000)
-
-    def book(self, listing: Listing) -> Book:
-        factor = self.market.controls[self.venue].price_factor
-        tick = self.market.tick_at(self.now_s)
-        quote = venue_quote(self.market.walk, self.venue, listing.symbol, tick, factor)
-        return Book.from_quote(quote, listing.tick)
+    def spec(self) -> FaultSpec | None:
+        if self.fault is None:
+            return None
+        params = self.model_dump(exclude={"fault", "price_factor", "duration_s"}, exclude_none=True)
+        return FaultSpec(kind=self.fault, **params)
 
 
 MARKET_KEY: Final = web.AppKey("market", Market)
 
 
-def create_app(seed: int = 1, tick_s: float = 1.0, clock: Clock = time.time,
-               start_s: float | None = None) -> web.Application:  # fmt: skip
+def create_app(
+    seed: int = 1,
+    tick_s: float = 1.0,
+    clock: Clock = time.time,
+    start_s: float | None = None,
+    scenario: Scenario | None = None,
+) -> web.Application:
     """The simulator application.
 
     Prices step every `tick_s` seconds of `clock` from `start_s` (default: `clock()` now);
-    the path depends on `seed` only, so two apps with one seed and one start agree.
+    the path depends on `seed` only, so two apps with one seed and one start agree. A
+    `scenario` supplies seed and tick (overriding the arguments) and schedules its faults
+    from `start_s`.
     """
+    if scenario is not None:
+        scenario.check_venues(VENUES)
+        seed, tick_s = scenario.seed, scenario.tick_s
     if tick_s <= 0:
         raise ValueError("tick_s must be positive")
     market = Market(
@@ -107,45 +87,54 @@ def create_app(seed: int = 1, tick_s: float = 1.0, clock: Clock = time.time,
         tick_s=tick_s,
         start_s=clock() if start_s is None else start_s,
         clock=clock,
-        controls={name: VenueControl() for name in VENUES},
+        schedule=() if scenario is None else scenario.faults,
     )
     app = web.Application()
     app[MARKET_KEY] = market
     app.router.add_get("/_sim/truth", _truth)
     app.router.add_get("/_sim/venues", _list_venues)
     app.router.add_post("/_sim/venues/{venue}", _control_venue)
+    app.router.add_get("/_sim/scenario", _scenario)
     for venue in VENUES.values():
         for route in venue.routes:
             app.router.add_get(f"/{venue.name}{route.path}", _venue_handler(venue, route.handler))
+    add_stream_routes(app, market)
     return app
 
 
 def _venue_handler(
     venue: Venue, handler: Handler
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
         market = request.app[MARKET_KEY]
-        fault = market.controls[venue.name].fault
+        market.requests[venue.name] += 1
+        state = market.state(venue.name)
+        fault = state.transport()
         if fault is not None:
-            return await _faulty_reply(fault)
-        board = _VenueBoard(market, venue.name, market.clock())
-        reply = handler(board, request.query, request.match_info)
+            if fault.kind != "latency":
+                return await _faulty_reply(request, fault)
+            await asyncio.sleep(fault.latency_s)
+        reply = handler(market.board(venue.name, state), request.query, request.match_info)
         return web.json_response(reply.body, status=reply.status)
 
     return handle
 
 
-async def _faulty_reply(fault: Fault) -> web.Response:
-    if fault == "timeout":
+async def _faulty_reply(request: web.Request, fault: Fault) -> web.StreamResponse:
+    if fault.kind == "timeout":
         # Cancelled when the server shuts down (handler_cancellation in simulator.server).
         await asyncio.sleep(TIMEOUT_FAULT_S)
         return web.Response(status=504, text="Gateway Timeout")
-    if fault == "down":
-        return web.Response(status=503, text="Service Unavailable")
-    if fault == "http_429":
+    if fault.kind == "gone":
+        # The host is no longer there: the connection ends without an answer.
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+    if fault.kind == "http_429":
         return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
-    if fault == "http_500":
-        return web.Response(status=500, text="Internal Server Error")
+    if fault.kind in ("down", "http_5xx", "http_500"):
+        status = {"down": 503, "http_500": 500}.get(fault.kind, fault.status)
+        return web.Response(status=status, text=f"HTTP {status}")
     # malformed: claims JSON, is not.
     return web.Response(status=200, text='{"result": [{"price": 6', content_type="application/json")
 
@@ -178,13 +167,34 @@ async def _truth(request: web.Request) -> web.Response:
 
 
 def _venue_state(market: Market, venue: Venue) -> dict[str, Any]:
-    return {"symbols": list(venue.symbols), **market.controls[venue.name].model_dump()}
+    state = market.state(venue.name)
+    manual = market.manual.get(venue.name)
+    return {
+        "symbols": list(venue.symbols),
+        "fault": None if manual is None or not manual.active(state.elapsed_s) else manual.kind,
+        "faults": [fault.kind for fault in state.faults],
+        "price_factor": market.price_factor.get(venue.name, 1.0),
+        "requests": market.requests[venue.name],
+        "stream_messages": market.stream_messages[venue.name],
+    }
 
 
 async def _list_venues(request: web.Request) -> web.Response:
     _require_loopback(request)
     market = request.app[MARKET_KEY]
     return web.json_response({name: _venue_state(market, v) for name, v in VENUES.items()})
+
+
+async def _scenario(request: web.Request) -> web.Response:
+    _require_loopback(request)
+    market = request.app[MARKET_KEY]
+    return web.json_response(
+        {
+            "start_ms": int(market.start_s * 1000),
+            "elapsed_s": market.elapsed_s(),
+            "faults": [fault.model_dump(mode="json") for fault in market.schedule],
+        }
+    )
 
 
 async def _control_venue(request: web.Request) -> web.Response:
@@ -196,11 +206,12 @@ async def _control_venue(request: web.Request) -> web.Response:
                                content_type="application/json")  # fmt: skip
     try:
         control = VenueControl.model_validate_json(await request.read())
+        market.set_manual(name, control.spec(), control.duration_s)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
             for item in error.errors()
         )
         raise _bad_request(f"invalid control: {problems}") from None
-    market.controls[name] = control
+    market.price_factor[name] = control.price_factor
     return web.json_response(_venue_state(market, VENUES[name]))

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from simulator.app import Clock, create_app
+from simulator.faults import Scenario
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 """How long a stopping server waits for in-flight requests (a `timeout` fault holds one 30 s)."""
@@ -38,12 +39,15 @@ async def running_simulator(
     seed: int = 1,
     tick_s: float = 1.0,
     clock: Clock = time.time,
+    scenario: Scenario | None = None,
 ) -> AsyncIterator[str]:
     """A simulator serving on `host:port` for the duration of the block; yields its base URL.
 
     Venue APIs live under `{base_url}/{venue}`, e.g. `{base_url}/binance/api/v3/exchangeInfo`.
+    A `scenario` sets seed and tick and schedules its faults from now.
     """
-    runner, base_url = await start_simulator(create_app(seed, tick_s, clock), host, port)
+    app = create_app(seed, tick_s, clock, scenario=scenario)
+    runner, base_url = await start_simulator(app, host, port)
     try:
         yield base_url
     finally:
