@@ -78,7 +78,11 @@ async def running_node(
         if config.chain is not None:
             addresses = {f.id: f.contract for f in config.feeds if f.contract is not None}
             chain = await ContractChain.connect(config.chain, addresses)
-            log.info("publishing as %s to %s", chain.address, config.chain.rpc_url)
+            log.info(
+                "publishing as %s through %d RPC endpoint(s)",
+                chain.sender,
+                len(config.chain.endpoints()),
+            )
         config_hash = await journal.store_config(config.snapshot())
         node = OracleNode(
             rules=round_rules(config),

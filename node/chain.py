@@ -1,60 +1,99 @@
-"""The node's chain side: one sender/signer key and one `FeedContract` per on-chain feed."""
+"""The node's chain side: one sender key, one observation signer, one `FeedContract` per feed.
+
+Transactions go through one `TransactionManager` (nonces, fee bumps, confirmations, reorgs)
+over an `RpcPool` (several endpoints, failover). Observations are signed by the node's key, or
+by a remote signer over JSON-RPC when `chain.remote_signer_url` is set.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from eth_account.signers.local import LocalAccount
-from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from node.config import ChainConfig
 from node.service import Receipt
 from publisher.eip712 import Domain, SignedObservation
-from publisher.errors import PublishError, TransactionRevertedError
+from publisher.errors import TransactionRevertedError
 from publisher.feed_contract import FeedContract
-from publisher.keys import LocalSigner, load_account
+from publisher.keys import LocalSigner, Signer, load_account
 from publisher.policy import LastPublished
+from publisher.remote_signer import RemoteSigner
+from publisher.rpc import RpcPool
+from publisher.txmanager import GWEI, TransactionManager, TxSettings
+
+log = logging.getLogger("oracle.node.chain")
+
+
+def tx_settings(config: ChainConfig) -> TxSettings:
+    """The transaction manager's settings from the `[chain]` section."""
+    return TxSettings(
+        max_fee_per_gas=None if config.max_fee_gwei is None else int(config.max_fee_gwei * GWEI),
+        bump_percent=config.bump_percent,
+        bump_after_blocks=config.bump_after_blocks,
+        confirmations=config.confirmations,
+        poll_interval_s=config.poll_interval_s,
+        timeout_s=config.receipt_timeout_s,
+    )
 
 
 class ContractChain:
     """Implements the node's `Chain` protocol over deployed OracleFeed contracts."""
 
     def __init__(
-        self, w3: AsyncWeb3[Any], account: LocalAccount, contracts: Mapping[str, FeedContract]
+        self,
+        rpc: RpcPool,
+        manager: TransactionManager,
+        signer: Signer,
+        contracts: Mapping[str, FeedContract],
     ) -> None:
-        self._w3 = w3
-        self._account = account
-        self._signer = LocalSigner(account)
+        self._rpc = rpc
+        self._manager = manager
+        self._signer = signer
         self._contracts = dict(contracts)
 
     @classmethod
     async def connect(cls, config: ChainConfig, addresses: Mapping[str, str]) -> ContractChain:
-        """Load the key, reach the RPC, check the chain id, attach to every feed contract."""
+        """Load the key, reach the RPC endpoints, check the chain id, attach to every feed."""
         account = load_account(config.keystore, config.passphrase_file)
-        w3: AsyncWeb3[Any] = AsyncWeb3(
-            AsyncHTTPProvider(config.rpc_url, request_kwargs={"timeout": 10})
+        rpc = RpcPool.from_urls(
+            config.endpoints(), timeout_s=config.rpc_timeout_s, cooldown_s=config.rpc_cooldown_s
         )
+        try:
+            chain_id = await rpc.connect(config.chain_id)
+        except BaseException:
+            await rpc.close()
+            raise
+        manager = TransactionManager(
+            rpc, account, chain_id, tx_settings(config), on_event=_log_event
+        )
+        signer: Signer = LocalSigner(account)
+        if config.remote_signer_url is not None and config.remote_signer_address is not None:
+            signer = RemoteSigner(config.remote_signer_url, config.remote_signer_address)
         contracts = {
-            feed: await FeedContract.at(w3, address, receipt_timeout_s=config.receipt_timeout_s)
+            feed: FeedContract(
+                rpc.primary, address, chain_id, receipt_timeout_s=config.receipt_timeout_s, rpc=rpc
+            )
             for feed, address in addresses.items()
         }
-        for feed, contract in contracts.items():
-            if config.chain_id is not None and contract.chain_id != config.chain_id:
-                raise PublishError(
-                    f"RPC {config.rpc_url} is chain {contract.chain_id}, config says "
-                    f"{config.chain_id}: refusing to publish {feed} there"
-                )
-        return cls(w3, account, contracts)
+        return cls(rpc, manager, signer, contracts)
 
     async def close(self) -> None:
-        await self._w3.provider.disconnect()
+        if isinstance(self._signer, RemoteSigner):
+            await self._signer.close()
+        await self._rpc.close()
 
     @property
     def address(self) -> str:
+        """The address that signs observations (the sender's, unless a remote signer signs)."""
         return self._signer.address
 
+    @property
+    def sender(self) -> str:
+        return self._manager.address
+
     def domain(self, feed: str) -> Domain:
+        """The EIP-712 domain observations for `feed` are signed under."""
         return self._contracts[feed].domain()
 
     def contract_address(self, feed: str) -> str | None:
@@ -75,11 +114,28 @@ class ContractChain:
             self._contracts[feed].domain(), answer, timestamp_s
         )
 
-    async def submit(self, feed: str, observations: Sequence[SignedObservation]) -> Receipt:
-        outcome = await self._contracts[feed].submit(observations, self._account)
+    async def submit(
+        self,
+        feed: str,
+        observations: Sequence[SignedObservation],
+        intent_id: str | None = None,
+    ) -> Receipt:
+        """Publish once. `intent_id` (the journal's id for this publication) makes a retry of
+        the same publication return the first transaction instead of sending another; by
+        default the id is derived from the signatures, which identifies it just as well."""
+        contract = self._contracts[feed]
+        intent = None if intent_id is None else f"{feed}:{intent_id}"
+        outcome = await contract.submit(observations, self._manager, intent=intent)
         return Receipt(
             tx_hash=outcome.tx_hash,
             block_number=outcome.block_number,
             onchain_round_id=outcome.round_id or 0,
             gas_used=outcome.gas_used,
         )
+
+
+def _log_event(kind: str, detail: dict[str, Any]) -> None:
+    if kind in ("replaced", "reorged"):
+        log.warning("transaction %s: %s", kind, detail)
+    else:
+        log.debug("transaction %s: %s", kind, detail)

@@ -205,13 +205,42 @@ class HttpConfig(_Strict):
 
 
 class ChainConfig(_Strict):
-    rpc_url: str
+    rpc_url: str | None = Field(None, description="one RPC endpoint (or use rpc_urls)")
+    rpc_urls: list[str] = Field(
+        default_factory=list, description="RPC endpoints in failover order, primary first"
+    )
     keystore: Path
     passphrase_file: Path
     chain_id: int | None = Field(
         None, description="when set, the node refuses an RPC on another chain"
     )
     receipt_timeout_s: float = Field(120.0, gt=0)
+    max_fee_gwei: float | None = Field(
+        500.0, gt=0, description="cap on maxFeePerGas; a transaction is held at the cap"
+    )
+    bump_percent: int = Field(20, ge=10, le=1000)
+    bump_after_blocks: int = Field(3, ge=1)
+    confirmations: int = Field(1, ge=1)
+    poll_interval_s: float = Field(1.0, gt=0)
+    rpc_timeout_s: float = Field(10.0, gt=0)
+    rpc_cooldown_s: float = Field(30.0, ge=0)
+    remote_signer_url: str | None = Field(
+        None, description="sign observations over JSON-RPC eth_signTypedData_v4 instead"
+    )
+    remote_signer_address: str | None = None
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> ChainConfig:
+        if not self.endpoints():
+            raise ValueError("chain: set rpc_url or rpc_urls")
+        if (self.remote_signer_url is None) != (self.remote_signer_address is None):
+            raise ValueError("chain: remote_signer_url and remote_signer_address go together")
+        return self
+
+    def endpoints(self) -> list[str]:
+        """Every RPC URL, `rpc_url` first, without duplicates."""
+        urls = ([self.rpc_url] if self.rpc_url else []) + list(self.rpc_urls)
+        return list(dict.fromkeys(urls))
 
 
 class NodeConfig(BaseSettings):

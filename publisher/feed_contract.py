@@ -72,9 +72,17 @@ class FeedContract:
     """One OracleFeed contract on one chain. Construct with `deploy` or `at`."""
 
     def __init__(
-        self, w3: AsyncWeb3[Any], address: str, chain_id: int, *, receipt_timeout_s: float = 60.0
+        self,
+        w3: AsyncWeb3[Any],
+        address: str,
+        chain_id: int,
+        *,
+        receipt_timeout_s: float = 60.0,
+        rpc: RpcPool | None = None,
     ) -> None:
+        """`rpc`, when given, serves every read with failover (`w3` then only encodes)."""
         self._w3 = w3
+        self._rpc = rpc
         self._address = to_checksum_address(address)
         self._chain_id = chain_id
         self._receipt_timeout_s = receipt_timeout_s
@@ -221,6 +229,14 @@ class FeedContract:
         return self._signer_set
 
     async def _call(self, name: str, *args: object) -> Any:
+        if self._rpc is not None:
+            abi = _artifact()["abi"]
+            return await self._rpc.run(
+                lambda w3: (
+                    w3.eth.contract(address=self._address, abi=abi).functions[name](*args).call()
+                ),
+                self._decoder,
+            )
         with translate_errors(self._decoder):
             return await self._contract.functions[name](*args).call()
 

@@ -319,8 +319,10 @@ class TransactionManager:
     async def _rebroadcast(self, pending: _Pending, decoder: RevertDecoder) -> None:
         try:
             await self._broadcast(pending.attempts[-1], decoder)
-        except (NonceTooLowError, ReplacementUnderpricedError):
-            return  # the nonce is taken (by our tx, found next turn) or the tx is still pooled
+        except (NonceTooLowError, ReplacementUnderpricedError, FeeCapError):
+            # The nonce is taken (by our tx, found next turn), the tx is still pooled, or the
+            # base fee is above what it pays: the next turn tries again.
+            return
         pending.rebroadcasts += 1
 
     async def _replace(self, pending: _Pending, head: int, decoder: RevertDecoder) -> None:
@@ -346,7 +348,12 @@ class TransactionManager:
             await self._broadcast(attempt, decoder)
         except NonceTooLowError:
             return  # one of our transactions was mined meanwhile; the next turn finds it
-        except (ReplacementUnderpricedError, FeeCapError) as exc:
+        except FeeCapError:
+            # The node will not pool a transaction this cheap for the current base fee:
+            # keep the one we have (it lands when fees fall) and tell the operator.
+            await self._hold_at_cap(pending, decoder, market_fee)
+            return
+        except ReplacementUnderpricedError as exc:
             log.warning(
                 "replacement of %s refused (%s); retrying in %d blocks",
                 last.tx_hash,
