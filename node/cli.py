@@ -69,11 +69,23 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="manage the node's V3 keystore")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    for name, text in (("new", "create a new key"), ("address", "print a keystore's address")):
+    for name, text in (
+        ("new", "create a new key"),
+        ("import", "encrypt an existing key into a new keystore"),
+        ("address", "print a keystore's address"),
+    ):
         k = keys_sub.add_parser(name, help=text)
         k.add_argument("--keystore", required=True, type=Path)
         k.add_argument("--passphrase-file", required=True, type=Path)
         k.add_argument("--json", action="store_true")
+        if name == "import":
+            # A file (or stdin): a key on the command line would sit in ps and shell history.
+            k.add_argument(
+                "--key-file",
+                required=True,
+                type=Path,
+                help="file holding the hex private key, '-' for stdin",
+            )
     return parser
 
 
@@ -146,23 +158,48 @@ def _deploy(args: argparse.Namespace) -> int:
     from publisher.feed_contract import FeedContract
     from publisher.keys import load_account
 
-    async def deploy() -> str:
+    async def deploy() -> tuple[str, int]:
         account = load_account(args.keystore, args.passphrase_file)
-        contract = await FeedContract.deploy(
-            connect(args.rpc), account, args.decimals, args.feed, args.signers, args.quorum
-        )
-        return contract.address
+        w3 = connect(args.rpc)
+        try:
+            contract = await FeedContract.deploy(
+                w3, account, args.decimals, args.feed, args.signers, args.quorum
+            )
+            return contract.address, contract.chain_id
+        finally:
+            await w3.provider.disconnect()
 
-    address = asyncio.run(deploy())
-    _print(args, {"feed": args.feed, "address": address}, address)
+    address, chain_id = asyncio.run(deploy())
+    result = {
+        "feed": args.feed,
+        "address": address,
+        "chain_id": chain_id,
+        "decimals": args.decimals,
+        "signers": args.signers,
+        "quorum": args.quorum,
+    }
+    _print(args, result, address)
     return 0
 
 
+def _read_key(path: Path) -> str:
+    """The private key in `path` ('-': stdin), stripped; errors never echo the content."""
+    from publisher.errors import KeystoreError
+
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KeystoreError(f"cannot read key file {path}: {exc.strerror}") from None
+    return text.strip()
+
+
 def _keys(args: argparse.Namespace) -> int:
-    from publisher.keys import create_keystore, load_account
+    from publisher.keys import create_keystore, import_keystore, load_account
 
     if args.keys_command == "new":
         address = create_keystore(args.keystore, args.passphrase_file)
+    elif args.keys_command == "import":
+        address = import_keystore(_read_key(args.key_file), args.keystore, args.passphrase_file)
     else:
         address = load_account(args.keystore, args.passphrase_file).address
     _print(args, {"address": address, "keystore": str(args.keystore)}, address)

@@ -41,6 +41,10 @@ class RemoteSigner:
     def address(self) -> str:
         return self._address
 
+    @property
+    def url(self) -> str:
+        return self._url
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
