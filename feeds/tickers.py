@@ -31,13 +31,16 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _empty_book(ticker: Mapping[str, Any]) -> bool:
-    """The venue reports a bid and an ask of zero: nobody quotes the market (halted)."""
-    return all(
-        isinstance(ticker.get(side), int | float) and not isinstance(ticker.get(side), bool)
-        and ticker[side] == 0
-        for side in ("bid", "ask")
-    )  # fmt: skip
+def _side(ticker: Mapping[str, Any], key: str) -> float | None:
+    """A book side as the venue gave it: None when absent or zero (ccxt drops zeros too)."""
+    value = ticker.get(key)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number == 0 else number
 
 
 def _price(
@@ -48,9 +51,11 @@ def _price(
         return bid, "ticker has no bid"
     if price_field == "ask":
         return ask, "ticker has no ask"
-    if price_field == "mid" and bid is not None and ask is not None and bid <= ask:
+    if price_field == "mid":
+        if bid is None or ask is None:
+            return None, "ticker has no bid" if bid is None else "ticker has no ask"
         return (bid + ask) / 2.0, ""
-    return last, "ticker has no price"
+    return last, "ticker has no last trade"
 
 
 def quote_from_ticker(
@@ -58,19 +63,20 @@ def quote_from_ticker(
 ) -> FetchResult:
     """The quote a ccxt unified ticker gives for `symbol` on `source`.
 
-    `price_field` picks the price: `bid`, `ask`, `last` (the last trade), or `mid`, the mean
-    of bid and ask when both are usable (positive, finite, bid <= ask), else the last trade
-    (venues whose ticker has no book). The field asked for missing -> BAD_DATA. A ticker
-    whose bid and ask are both zero is an empty book: the market is halted -> UNAVAILABLE,
-    whatever the field (its last trade is history, not a price). Staleness, crossed books
-    and outliers are not judged here: that is the aggregator's job.
+    `price_field` picks the price: `bid`, `ask`, `last` (the last trade) or `mid` (the mean of
+    bid and ask, as the venue printed them: a crossed book is the aggregator's to reject).
+    A book-based field (mid, bid, ask) on a ticker with neither bid nor ask is an empty book:
+    the market is halted -> UNAVAILABLE; one side missing or unusable -> BAD_DATA. With
+    `last` a halt shows only as an ageing price. Staleness, crossed books and outliers are not
+    judged here: that is the aggregator's job.
     """
     if not isinstance(ticker, Mapping):
         return FetchFailure(source, symbol, FailureKind.BAD_DATA, "no ticker in reply",
                             received_ts_ms)  # fmt: skip
-    if _empty_book(ticker):
+    if price_field != "last" and _side(ticker, "bid") is None and _side(ticker, "ask") is None:
         return FetchFailure(source, symbol, FailureKind.UNAVAILABLE,
-                            "empty order book: market halted", received_ts_ms)  # fmt: skip
+                            "no bid and no ask: empty order book, market halted",
+                            received_ts_ms)  # fmt: skip
     bid, ask, last = _number(ticker, "bid"), _number(ticker, "ask"), _number(ticker, "last")
     price, missing = _price(price_field, bid, ask, last)
     if price is None:

@@ -8,7 +8,7 @@ import pytest
 from feeds.errors import classify
 from feeds.quote import FailureKind, FetchFailure, Quote
 from feeds.tickers import quote_from_ticker
-from feeds.venue import VenueSpec, build_exchange, rebase_url, rebase_urls
+from feeds.venue import PriceField, VenueSpec, build_exchange, rebase_url, rebase_urls
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -60,18 +60,56 @@ def test_last_price_is_the_last_trade() -> None:
     assert quote.price == 100.5
 
 
-def test_mid_falls_back_to_last_without_a_book() -> None:
+@pytest.mark.parametrize(("field", "price"), [("bid", 99.0), ("ask", 101.0)])
+def test_a_source_may_quote_one_side_of_the_book(field: PriceField, price: float) -> None:
+    quote = quote_from_ticker("v", "BTC/USD", TICKER, field, received_ts_ms=2_000)
+    assert isinstance(quote, Quote)
+    assert quote.price == price
+
+
+def test_mid_never_falls_back_to_the_last_trade() -> None:
     ticker = {**TICKER, "bid": None}
+    result = quote_from_ticker("v", "BTC/USD", ticker, "mid", received_ts_ms=2_000)
+    assert isinstance(result, FetchFailure)
+    assert (result.kind, result.reason) == (FailureKind.BAD_DATA, "ticker has no bid")
+
+
+def test_a_crossed_book_still_gives_its_mid_for_the_aggregator_to_reject() -> None:
+    ticker = {**TICKER, "bid": 102.0}
     quote = quote_from_ticker("v", "BTC/USD", ticker, "mid", received_ts_ms=2_000)
+    assert isinstance(quote, Quote)
+    assert (quote.bid, quote.ask, quote.price) == (102.0, 101.0, 101.5)
+
+
+@pytest.mark.parametrize("book", [{"bid": None, "ask": None}, {"bid": 0, "ask": "0"}])
+@pytest.mark.parametrize("field", ["mid", "bid", "ask"])
+def test_an_empty_book_is_a_halted_market(book: dict[str, object], field: PriceField) -> None:
+    result = quote_from_ticker("v", "BTC/USD", {**TICKER, **book}, field, received_ts_ms=2_000)
+    assert isinstance(result, FetchFailure)
+    assert result.kind is FailureKind.UNAVAILABLE
+    assert "halted" in result.reason
+
+
+def test_the_last_trade_is_read_without_a_book() -> None:
+    ticker = {**TICKER, "bid": None, "ask": None}
+    quote = quote_from_ticker("v", "BTC/USD", ticker, "last", received_ts_ms=2_000)
     assert isinstance(quote, Quote)
     assert quote.price == 100.5
 
 
-@pytest.mark.parametrize("ticker", [{}, {"last": None, "bid": 1.0}, {"last": "nan"}, None])
-def test_a_ticker_without_a_usable_price_is_bad_data(ticker: object) -> None:
-    result = quote_from_ticker("v", "BTC/USD", ticker, "mid", received_ts_ms=2_000)
+@pytest.mark.parametrize(
+    ("ticker", "field"),
+    [({"last": None, "bid": 1.0}, "mid"), ({"last": "nan"}, "last"), ({}, "last"), (None, "mid")],
+)
+def test_a_ticker_without_a_usable_price_is_bad_data(ticker: object, field: PriceField) -> None:
+    result = quote_from_ticker("v", "BTC/USD", ticker, field, received_ts_ms=2_000)
     assert isinstance(result, FetchFailure)
     assert result.kind is FailureKind.BAD_DATA
+
+
+def test_a_venue_spec_picks_the_price_field_per_market() -> None:
+    spec = VenueSpec("kraken", price="mid", prices={"USDT/USD": "last"})
+    assert (spec.price_for("BTC/USD"), spec.price_for("USDT/USD")) == ("mid", "last")
 
 
 @pytest.mark.parametrize(
