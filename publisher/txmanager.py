@@ -188,6 +188,8 @@ class TransactionManager:
             "chainId": self._chain_id,
             "type": 2,
         }
+        if self._nonce is None:
+            await self._settle_earlier_transactions()
         gas = await self._rpc.run(lambda w3: w3.eth.estimate_gas(cast(TxParams, tx)), decoder)
         tx["gas"] = int(gas * self.settings.gas_headroom)
         async with self._nonce_lock:
@@ -205,6 +207,29 @@ class TransactionManager:
                 self._event("sent", intent=intent, nonce=nonce, tx=attempt.tx_hash, max_fee=max_fee)
                 return _Pending(intent, tx, nonce, [attempt], head)
         raise NonceConflictError(f"nonce for {self.address} keeps being taken: is the key shared?")
+
+    async def _settle_earlier_transactions(self) -> None:
+        """Before this manager's first send: wait until the transactions this key left pending
+        (a previous run of the node, killed after a broadcast) are mined. The simulation that
+        follows then sees their effect, so an observation that already went out is refused
+        (`StaleObservation`) instead of being sent a second time."""
+        deadline = self._clock() + self.settings.timeout_s
+        while True:
+            mined = await self._rpc.run(
+                lambda w3: w3.eth.get_transaction_count(self.address, "latest")
+            )
+            pooled = await self._rpc.run(
+                lambda w3: w3.eth.get_transaction_count(self.address, "pending")
+            )
+            if int(pooled) <= int(mined):
+                return
+            if self._clock() > deadline:
+                raise NonceConflictError(
+                    f"{int(pooled) - int(mined)} transaction(s) of {self.address} sent before "
+                    "this start are still pending; they are waited for before anything new is "
+                    "sent. Check the RPC node's pool or raise the fee cap."
+                )
+            await asyncio.sleep(self.settings.poll_interval_s)
 
     def _sign(self, tx: dict[str, Any], nonce: int, max_fee: int, tip: int) -> _Attempt:
         signed = self._account.sign_transaction(

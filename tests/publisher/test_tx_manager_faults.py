@@ -14,7 +14,7 @@ from tx_harness import Events, OneSignerFeed, anvil_rpc, deploy_one_signer_feed,
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from publisher.anvil import Anvil
-from publisher.errors import InsufficientFundsError
+from publisher.errors import InsufficientFundsError, ReceiptTimeoutError, TransactionRevertedError
 from publisher.rpc import RpcPool
 from publisher.txmanager import GWEI, TransactionManager, TxSettings
 
@@ -239,3 +239,25 @@ async def test_a_nonce_taken_by_another_process_is_resynced_from_the_chain(
 
     assert outcome.round_id == 2
     assert [e["nonce"] for e in events.of("sent")] == [0, 2]
+
+
+async def test_after_a_restart_a_transaction_left_pending_is_not_sent_twice(
+    w3: AsyncWeb3[Any], anvil: Anvil, setup: OneSignerFeed
+) -> None:
+    observations = await setup.observation(w3, 100)
+    await anvil_rpc(w3, "evm_setAutomine", False)
+    before = manager_for(w3, anvil, Events(), timeout_s=0.5)
+    with pytest.raises(ReceiptTimeoutError):  # the node dies with its transaction in the pool
+        await setup.feed.submit(observations, before)
+
+    events = Events()
+    after = manager_for(w3, anvil, events)  # a new process: it knows nothing of the first
+    resending = asyncio.create_task(setup.feed.submit(observations, after))
+    await asyncio.sleep(0.2)
+    assert not resending.done()  # waiting for the earlier transaction, sending nothing
+    await mine(w3, 1)
+
+    with pytest.raises(TransactionRevertedError, match="StaleObservation"):
+        await asyncio.wait_for(resending, 10)
+    assert events.of("sent") == []
+    assert await setup.feed.latest_round() == 1
