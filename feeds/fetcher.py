@@ -86,6 +86,8 @@ class Fetcher:
         self._exchange_config = dict(exchange_config or {})
         self._exchanges: dict[str, Any] = {}
         self._budgets: dict[str, RequestBudget] = {}
+        self._cost: dict[str, float] = {}
+        """Cost units of one request of the venue's last poll (ccxt's per-endpoint cost)."""
         self._backoff: dict[str, _Backoff] = {}
         self._markets = MarketsCache(markets_refresh_ms)
         self._last: dict[tuple[str, str], FetchResult] = {}
@@ -222,8 +224,11 @@ class Fetcher:
         chosen = self._affordable(venue, exchange, symbols, deadline_s)
         results: dict[str, FetchResult] = {}
         if chosen:
-            started = self._monotonic()
+            budget = self._budgets[venue]
+            started, units, requests = self._monotonic(), budget.units, budget.requests
             polled = await self._poll(venue, spec, exchange, chosen, deadline_s)
+            if budget.requests > requests:
+                self._cost[venue] = (budget.units - units) / (budget.requests - requests)
             record.polled(polled, (self._monotonic() - started) * 1000.0)
             self._note_rate_limit(venue, polled)
             now = self._clock()
@@ -247,7 +252,8 @@ class Fetcher:
         budget = self._budgets[venue]
         if venue_batches(exchange.id) or not self._markets.ready(venue):
             return symbols if budget.ready() else []
-        cost = budget.units / budget.requests if budget.requests else 1.0
+        # Before a poll has priced a ticker request, the markets request is the best guess.
+        cost = self._cost.get(venue) or (budget.units / budget.requests if budget.requests else 1.0)
         count = min(len(symbols), budget.affordable(cost, deadline_s * _START_WITHIN))
         stalest = sorted(symbols, key=lambda s: self._polled_at.get((venue, s), -1))
         chosen = set(stalest[:count])

@@ -40,6 +40,7 @@ class RequestBudget:
         self._at = clock()
         self.requests = 0
         self.units = 0.0
+        self._turn = asyncio.Lock()
 
     @property
     def units_per_s(self) -> float:
@@ -78,12 +79,13 @@ class RequestBudget:
 
         This is ccxt's `throttle(cost)` contract: awaited before each request goes out.
         """
-        delay = self.wait_s()
-        if delay > 0:
-            # Concurrent spenders may wake together and overdraw further: the debt only
-            # moves the next request later, so the long-run pace is still the venue's.
-            await asyncio.sleep(delay)
-        units = 1.0 if cost is None else float(cost)
-        self._balance -= units
-        self.requests += 1
-        self.units += units
+        # One at a time: concurrent requests (one per market) queue and go out at the pace.
+        async with self._turn:
+            delay = self.wait_s()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.balance()
+            units = 1.0 if cost is None else float(cost)
+            self._balance -= units
+            self.requests += 1
+            self.units += units
