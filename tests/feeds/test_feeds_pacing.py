@@ -116,7 +116,8 @@ async def test_a_per_market_venue_polls_what_its_budget_allows_stalest_first(
             {r.symbol for r in results if isinstance(r, Quote) and r.received_ts_ms >= round_ms}
         )
     assert 1 <= len(polled[0]) < len(symbols)
-    assert polled[1] and not polled[1] & polled[0]  # the markets not yet polled come first
+    assert polled[1]
+    assert not polled[1] & polled[0]  # the markets not yet polled come first
     health = fetcher.health()["gemini"]
     elapsed_ms = (time.monotonic() - started) * 1000
     assert health.request_units <= 1 + elapsed_ms / 40 + 5  # the pace, plus one overdraft
