@@ -53,6 +53,36 @@ def venue_markets(config: NodeConfig) -> dict[str, list[str]]:
     return {venue: sorted(symbols) for venue, symbols in sorted(wanted.items())}
 
 
+def venue_specs(config: NodeConfig) -> dict[str, VenueSpec]:
+    """How the fetcher reaches each configured venue."""
+    return {
+        name: VenueSpec(
+            exchange=v.exchange or name,
+            api_url=v.api_url,
+            price=v.price,
+            prices=dict(v.prices),
+            rate_limit_ms=v.rate_limit_ms,
+            stream=v.stream,
+            stall_timeout_s=v.stall_timeout_s,
+        )
+        for name, v in config.venues.items()
+    }
+
+
+WARM_UP_TIMEOUT_S = 30.0
+"""Markets and streams get this long before the first round; whatever is not ready then is
+retried by the rounds themselves."""
+
+
+async def warm_up(fetcher: Fetcher, markets: dict[str, list[str]]) -> None:
+    """Load every venue's markets and open its stream before the first round."""
+    failed = await fetcher.prepare(markets, WARM_UP_TIMEOUT_S)
+    for venue, reason in sorted(failed.items()):
+        log.warning(
+            "venue %s not ready before the first round (%s); the rounds retry it", venue, reason
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class RunningNode:
     node: OracleNode
@@ -64,12 +94,8 @@ async def running_node(
     config: NodeConfig, clock: Callable[[], int] = wall_clock_ms
 ) -> AsyncIterator[RunningNode]:
     """Start every part of the node; rounds run on the scheduler until the block exits."""
-    venues = {
-        name: VenueSpec(exchange=v.exchange or name, api_url=v.api_url, price=v.price)
-        for name, v in config.venues.items()
-    }
     journal = await Journal.open(config.node.journal)
-    fetcher = Fetcher(venues, clock)
+    fetcher = Fetcher(venue_specs(config), clock)
     scheduler = AsyncIOScheduler()
     runner: web.AppRunner | None = None
     rounds: RoundRunner | None = None
@@ -95,9 +121,16 @@ async def running_node(
             config_hash=config_hash,
         )
         await node.start()
+        await warm_up(fetcher, venue_markets(config))
         admin_token = load_admin_token(config.http.admin_token_file)
         runner = web.AppRunner(
-            create_app(node, clock, config.node.round_interval_s, admin_token=admin_token)
+            create_app(
+                node,
+                clock,
+                config.node.round_interval_s,
+                admin_token=admin_token,
+                venue_health=fetcher.health,
+            )
         )
         await runner.setup()
         site = web.TCPSite(runner, config.http.host, config.http.port)

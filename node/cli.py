@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=9000)
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--scenario", type=Path, help="TOML or JSON: seed, tick and faults scheduled per venue"
+    )
 
     deploy = sub.add_parser("deploy", help="deploy a feed contract; prints its address")
     deploy.add_argument("--rpc", required=True)
@@ -150,7 +153,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from simulator.__main__ import main as simulator_main
 
-    return simulator_main(["--host", args.host, "--port", str(args.port), "--seed", str(args.seed)])
+    argv = ["--host", args.host, "--port", str(args.port), "--seed", str(args.seed)]
+    if args.scenario is not None:
+        argv += ["--scenario", str(args.scenario)]
+    return simulator_main(argv)
 
 
 def _deploy(args: argparse.Namespace) -> int:

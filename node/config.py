@@ -36,10 +36,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PriceFieldName = Literal["mid", "last", "bid", "ask"]
+
+
 class VenueConfig(_Strict):
     exchange: str | None = Field(None, description="ccxt exchange id; defaults to the venue's name")
     api_url: str | None = Field(None, description="overrides the venue's API base URL")
-    price: Literal["last", "mid"] = "mid"
+    price: PriceFieldName = Field("mid", description="the price every market of the venue gives")
+    prices: dict[str, PriceFieldName] = Field(
+        default_factory=dict, description="per-market override of `price`, e.g. {'BTC/USD': 'last'}"
+    )
+    rate_limit_ms: float | None = Field(
+        None, ge=0, description="ms per request-cost unit; default: ccxt's figure for the venue"
+    )
+    stream: bool = Field(False, description="read tickers over the venue's websocket")
+    stall_timeout_s: float = Field(
+        5.0, gt=0, description="a stream silent this long falls back to REST"
+    )
+
+    @field_validator("prices")
+    @classmethod
+    def _markets(cls, v: dict[str, PriceFieldName]) -> dict[str, PriceFieldName]:
+        for market in v:
+            if "/" not in market:
+                raise ValueError(f"prices key {market!r} must be a market, e.g. BTC/USD")
+        return v
 
 
 class AggregationConfig(_Strict):

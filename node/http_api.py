@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from feeds.health import VenueHealth
 from node.config import ConfigError
 from node.records import aggregate_json
 from node.service import FeedStatus, OracleNode
@@ -29,6 +30,8 @@ INTERVAL_KEY = web.AppKey("interval_s", float)
 ADMIN_TOKEN_KEY = web.AppKey("admin_token", bytes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+VenueHealthSource = Callable[[], Mapping[str, VenueHealth]]
+VENUE_HEALTH_KEY: web.AppKey[VenueHealthSource] = web.AppKey("venue_health")
 
 
 def create_app(
@@ -36,12 +39,20 @@ def create_app(
     clock: Callable[[], int],
     round_interval_s: float,
     admin_token: str | None = None,
+    venue_health: VenueHealthSource | None = None,
 ) -> web.Application:
-    """The API; with `admin_token`, also the admin calls (bearer-token authenticated)."""
+    """The API; with `admin_token`, also the admin calls (bearer-token authenticated).
+
+    `venue_health` (the fetcher's `health`) serves `GET /v1/venues` and the `venues` part of
+    `/health`.
+    """
     app = web.Application(middlewares=[_json_errors])
     app[NODE_KEY] = node
     app[CLOCK_KEY] = clock
     app[INTERVAL_KEY] = round_interval_s
+    if venue_health is not None:
+        app[VENUE_HEALTH_KEY] = venue_health
+        app.router.add_get("/v1/venues", list_venues)
     app.router.add_get("/v1/feeds", list_feeds)
     app.router.add_get("/v1/feeds/{pair}", get_feed)
     app.router.add_get("/v1/feeds/{pair}/history", feed_history)
@@ -216,13 +227,23 @@ async def health(request: web.Request) -> web.Response:
     last = node.last_round_ts_ms
     late_ms = 3 * request.app[INTERVAL_KEY] * 1000
     fresh = last is not None and now - last <= late_ms
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if fresh else "stale",
         "last_round_ts_ms": last,
         "round_id": node.round_id,
         "feeds_with_value": sum(1 for s in node.status.values() if s.value_answer is not None),
     }
+    venue_health = request.app.get(VENUE_HEALTH_KEY)
+    if venue_health is not None:
+        statuses = [h.status for h in venue_health().values()]
+        body["venues"] = {status: statuses.count(status) for status in sorted(set(statuses))}
     return web.json_response(body, status=200 if fresh else 503)
+
+
+async def list_venues(request: web.Request) -> web.Response:
+    """Every venue's health: success rate, latency, last error, last good quote, stream."""
+    health = request.app[VENUE_HEALTH_KEY]()
+    return web.json_response({"venues": [health[name].as_json() for name in sorted(health)]})
 
 
 @web.middleware
