@@ -19,16 +19,23 @@ import argparse
 import json
 import math
 import random
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-import numpy as np
+# Run as a script, this folder comes first on sys.path, and `bench/feeds.py` would shadow the
+# `feeds` package: import the project's packages, not sibling scripts.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from aggregator import AggregationParams, FeedSpec, SourceSpec, aggregate_round, evaluation_order
-from aggregator.vector import RoundLayout, aggregate_vector, market_arrays
-from circuit_breakers import BreakerParams, BreakerState, evaluate
-from circuit_breakers.vector import BreakerArrays, ParamArrays, step_batch
-from feeds.quote import Quote
+import numpy as np  # noqa: E402
+
+from aggregator import AggregationParams, FeedSpec, SourceSpec, aggregate_round, evaluation_order  # noqa: E402
+from aggregator.vector import RoundLayout, aggregate_vector, market_arrays  # noqa: E402
+from circuit_breakers import BreakerParams, BreakerState, evaluate  # noqa: E402
+from circuit_breakers.vector import BreakerArrays, ParamArrays, step_batch  # noqa: E402
+from feeds.quote import Quote  # noqa: E402
 
 ROUND_TS = 1_700_000_000_000
 
