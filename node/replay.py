@@ -4,7 +4,8 @@
 node did: a `session` record (a node start) resets breakers and sets the on-chain values the
 node read; a `round` record is re-planned with `node.pipeline.plan_round`, the very function the
 live node ran, under the config snapshot the round recorded; an `outcome` record that says a
-transaction landed moves the published value, as the chain did.
+transaction landed moves the published value, as the chain did; a `breaker_reset` record
+applies the operator's reset where the node applied it.
 
 Exact replay compares every re-planned feed with what the round recorded (aggregate, breaker,
 answer, publish decision) and reports each difference by round id. A what-if replays under
@@ -21,6 +22,7 @@ from typing import Any
 
 from audit.canonical import canonical_json
 from audit.journal import JournalRecord
+from circuit_breakers import reset
 from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json
@@ -143,6 +145,10 @@ def replay_records(
             replay.memory = _session_memory(rec)
         elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
             replay.landed(rec, inside)
+        elif rec.kind == "breaker_reset" and rec.feed is not None:
+            # The live node applied the operator's reset just before this round id's plan.
+            mem = replay.memory.get(rec.feed, FeedMemory())
+            replay.memory[rec.feed] = replace(mem, breaker=reset(mem.breaker))
         elif rec.kind == "round":
             replay.round(rec, inside)
     return replay.report

@@ -223,3 +223,23 @@ def test_replay_of_a_missing_journal_is_a_clear_error(
 
     assert main(["replay", "--journal", str(tmp_path / "absent.db")]) == 2
     assert "no such journal" in capsys.readouterr().err
+
+
+async def test_replay_applies_an_operators_breaker_reset_where_the_node_did(tmp_path: Path) -> None:
+    clock = FakeClock()
+    quotes = FixedQuotes(clock, 60_000.0)
+    journal = await Journal.open(tmp_path / "j.db")
+    node = make_node(journal, clock, quotes, RecordingChain(journal))
+    await node.start()
+    for i, price in enumerate([60_000.0, 90_000.0, 90_100.0, 90_200.0, 90_300.0]):
+        if i == 2:
+            node.request_breaker_reset("BTC/USD")
+        quotes.price = price
+        await node.run_round()
+        clock.advance(10)
+    records = await journal.records()
+    await journal.close()
+    assert [r.kind for r in records].count("breaker_reset") == 1
+    assert replay_records(records, lambda _: one_feed_rules()).mismatches == []
+    without_reset = [r for r in records if r.kind != "breaker_reset"]
+    assert replay_records(without_reset, lambda _: one_feed_rules()).mismatches
