@@ -30,6 +30,11 @@ from pathlib import Path
 
 import aiohttp
 
+if __package__ in (None, ""):
+    # Run as a script, this file's folder comes first on the path and its name shadows the
+    # `feeds` package: look in the repository first.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 from aggregator import AggregationParams, FeedSpec, SourceSpec, aggregate_round, evaluation_order
 from feeds.fetcher import Fetcher
 from feeds.venue import VenueSpec
