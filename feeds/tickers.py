@@ -10,16 +10,21 @@ from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
 from feeds.venue import PriceField
 
 
-def _number(ticker: Mapping[str, Any], key: str) -> float | None:
-    """A finite positive float from `ticker[key]`, or None when absent or unusable."""
+def _float(ticker: Mapping[str, Any], key: str) -> float | None:
+    """`ticker[key]` as a float, or None when absent or not a number (a bool is not one)."""
     value = ticker.get(key)
     if value is None or isinstance(value, bool):
         return None
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) and number > 0 else None
+
+
+def _number(ticker: Mapping[str, Any], key: str) -> float | None:
+    """A finite positive float from `ticker[key]`, or None when absent or unusable."""
+    number = _float(ticker, key)
+    return number if number is not None and math.isfinite(number) and number > 0 else None
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -33,13 +38,7 @@ def _int_or_none(value: Any) -> int | None:
 
 def _side(ticker: Mapping[str, Any], key: str) -> float | None:
     """A book side as the venue gave it: None when absent or zero (ccxt drops zeros too)."""
-    value = ticker.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
+    number = _float(ticker, key)
     return None if number == 0 else number
 
 

@@ -21,7 +21,7 @@ from feeds.venue import VenueSpec
 from node.chain import ContractChain
 from node.config import NodeConfig
 from node.http_api import create_app, load_admin_token
-from node.pipeline import FeedRule, RoundRules
+from node.pipeline import round_rules
 from node.service import OracleNode
 
 log = logging.getLogger("oracle.node")
@@ -29,19 +29,6 @@ log = logging.getLogger("oracle.node")
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def round_rules(config: NodeConfig) -> RoundRules:
-    return RoundRules.build(
-        FeedRule(
-            spec=spec,
-            breaker=config.breaker_params(spec.feed),
-            policy=config.publish_policy(spec.feed),
-            decimals=config.feed(spec.feed).decimals,
-            on_chain=config.chain is not None and config.feed(spec.feed).contract is not None,
-        )
-        for spec in config.feed_specs()
-    )
 
 
 def venue_markets(config: NodeConfig) -> dict[str, list[str]]:

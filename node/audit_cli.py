@@ -19,11 +19,10 @@ from audit.journal import Journal, JournalRecord
 from audit.onchain import verify_against_chain
 from audit.report import FeedTrace, rounds_report
 from audit.verify import verify_records
-from node.app import round_rules
 from node.backtest import Progress
 from node.config import ConfigError, NodeConfig, load_config
-from node.pipeline import FeedPlan, RoundRules
-from node.replay import ReplayReport, replay_records, rules_from_snapshots, window_records
+from node.pipeline import FeedPlan, RoundRules, round_rules
+from node.replay import ReplayReport, config_hashes, replay_records, rules_from_snapshots
 from node.times import parse_time_ms
 
 
@@ -70,7 +69,7 @@ async def _read(path: Path) -> tuple[list[JournalRecord], dict[str, dict[str, An
     try:
         records = await journal.records()
         snapshots = {}
-        for digest in window_records(records):
+        for digest in config_hashes(records):
             snapshot = await journal.config(digest)
             if snapshot is not None:
                 snapshots[digest] = snapshot

@@ -24,7 +24,7 @@ from aggregator import FeedSpec, SourceSpec
 from audit.history import History
 from audit.report import FeedTrace, format_time, rounds_report
 from feeds.quote import Quote
-from node.config import AggregationConfig, BreakerConfig, NodeConfig, PublishConfig
+from node.config import AggregationConfig, BreakerConfig, PublishConfig
 from node.pipeline import FeedMemory, FeedPlan, FeedRule, RoundRules, plan_round
 from publisher.policy import LastPublished
 
@@ -70,20 +70,6 @@ def default_rules(history: History) -> RoundRules:
             True,
         )
         for symbol, sources in history.markets().items()
-    )
-
-
-def config_rules(config: NodeConfig) -> RoundRules:
-    """The config's feeds and settings, every feed treated as on chain."""
-    return RoundRules.build(
-        FeedRule(
-            spec=spec,
-            breaker=config.breaker_params(spec.feed),
-            policy=config.publish_policy(spec.feed),
-            decimals=config.feed(spec.feed).decimals,
-            on_chain=True,
-        )
-        for spec in config.feed_specs()
     )
 
 

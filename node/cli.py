@@ -220,10 +220,10 @@ def _backtest(args: argparse.Namespace) -> int:
         DEFAULT_INTERVAL_S,
         BacktestError,
         Progress,
-        config_rules,
         default_rules,
         run_backtest,
     )
+    from node.pipeline import round_rules
 
     config = load_config(args.config) if args.config is not None else None
     interval_s = args.interval
@@ -233,7 +233,11 @@ def _backtest(args: argparse.Namespace) -> int:
         if not interval_s > 0:
             raise BacktestError(f"--interval {interval_s:g}: must be positive")
         history = read_history(args.quotes)
-        rules = config_rules(config) if config is not None else default_rules(history)
+        rules = (
+            round_rules(config, every_feed_on_chain=True)
+            if config is not None
+            else default_rules(history)
+        )
         show = args.progress or sys.stderr.isatty()
         summary = run_backtest(
             history, rules, round(interval_s * 1000), args.out, Progress if show else None

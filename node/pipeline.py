@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aggregator import Aggregate, FeedSpec, aggregate_round, evaluation_order
 from circuit_breakers import BreakerParams, BreakerState, Decision, evaluate
 from feeds.quote import FetchResult
 from publisher.answer import to_answer
 from publisher.policy import LastPublished, PublishPolicy, PublishReason, decide_publish
+
+if TYPE_CHECKING:
+    from node.config import NodeConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,22 @@ class RoundRules:
         by_feed = {r.spec.feed: r for r in rules}
         ordered = evaluation_order([r.spec for r in by_feed.values()])
         return cls(tuple(by_feed[s.feed] for s in ordered))
+
+
+def round_rules(config: NodeConfig, *, every_feed_on_chain: bool = False) -> RoundRules:
+    """The rules a config gives. A feed is on chain when the node has a chain and the feed a
+    contract; a backtest asks what would be published and treats every feed as on chain."""
+    return RoundRules.build(
+        FeedRule(
+            spec=spec,
+            breaker=config.breaker_params(spec.feed),
+            policy=config.publish_policy(spec.feed),
+            decimals=config.feed(spec.feed).decimals,
+            on_chain=every_feed_on_chain
+            or (config.chain is not None and config.feed(spec.feed).contract is not None),
+        )
+        for spec in config.feed_specs()
+    )
 
 
 @dataclass(frozen=True, slots=True)

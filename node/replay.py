@@ -285,7 +285,7 @@ def rules_from_snapshots(
     return rules_for
 
 
-def window_records(records: Sequence[JournalRecord]) -> list[str]:
+def config_hashes(records: Sequence[JournalRecord]) -> list[str]:
     """The config hashes the records' rounds used, in first-use order."""
     seen: dict[str, None] = {}
     for rec in records:
