@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from aggregator.estimators import estimate
 from aggregator.filters import MIN_CANDIDATES, filter_bounds, outlier_detail, refused_by
-from aggregator.params import AggregationParams
+from aggregator.params import AggregationParams, Estimator
 from aggregator.robust import MAD_SCALE, median_of_sorted, quantile_of_sorted
 from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
 
@@ -48,6 +48,8 @@ def combine(
     ordered = sorted(survivors, key=lambda s: (s.price, s.weight))
     prices = [s.price for s in ordered]
     value = estimate(prices, [s.weight for s in ordered], params)
+    if params.estimator is Estimator.MEDIAN:
+        value = within_middle(value, sorted(c.price for c in candidates))
     deviations = sorted(abs(p - value) for p in prices)
     return Aggregate(
         feed=feed,
@@ -60,6 +62,19 @@ def combine(
         band_high=quantile_of_sorted(prices, 0.75),
         estimator=str(params.estimator),
     )
+
+
+def within_middle(value: float, ordered: Sequence[float]) -> float:
+    """`value` held between the lower and upper median of all candidates (ascending).
+
+    With f corrupt sources among 2f+1 and f unknown, the only price inside every possible
+    honest range is the median of all candidates: an outlier filter that cut an honest source
+    on one side would otherwise let the survivors' median drift past the honest prices. So the
+    filters decide which sources are reported as used or rejected, never where the median is.
+    """
+    lo = ordered[(len(ordered) - 1) // 2]
+    hi = ordered[len(ordered) // 2]
+    return min(max(value, lo), hi)
 
 
 def quorum_detail(survivors: int, quorum: int) -> str:

@@ -113,7 +113,8 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
             )
     survivors = cand & (refused == 0)
     m = survivors.sum(axis=1)
-    value, dispersion, low, high = _estimate(price, weight, survivors, m, params)
+    middle = (_at(ordered, (n - 1) // 2), _at(ordered, n // 2))
+    value, dispersion, low, high = _estimate(price, weight, survivors, m, params, middle)
     has = m >= params.quorum
     nan = np.full(price.shape[0], np.nan)
     return GridResult(
@@ -132,9 +133,22 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
     )
 
 
+def _at(rows: Floats, index: Ints) -> Floats:
+    """Each row's element at its own index (clipped into the row)."""
+    safe = np.clip(index, 0, rows.shape[1] - 1)
+    return np.take_along_axis(rows, safe[:, None], axis=1)[:, 0]
+
+
 def _estimate(
-    price: Floats, weight: Floats, survivors: Bools, m: Ints, params: AggregationParams
+    price: Floats,
+    weight: Floats,
+    survivors: Bools,
+    m: Ints,
+    params: AggregationParams,
+    middle: tuple[Floats, Floats],
 ) -> tuple[Floats, Floats, Floats, Floats]:
+    """Value, dispersion and band per row. A median is held within the middle pair of all
+    candidates (`aggregator.combine.within_middle`)."""
     masked_p = np.where(survivors, price, np.inf)
     masked_w = np.where(survivors, weight, np.inf)
     order = np.lexsort((masked_w, masked_p), axis=1)
@@ -143,7 +157,7 @@ def _estimate(
     kept = np.arange(price.shape[1])[None, :] < m[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         if params.estimator is Estimator.MEDIAN:
-            value = median_rows(p, m)
+            value = np.minimum(np.maximum(median_rows(p, m), middle[0]), middle[1])
         elif params.estimator is Estimator.WEIGHTED_MEDIAN:
             value = _weighted_median(p, w, m)
         elif params.estimator is Estimator.TRIMMED_MEAN:
