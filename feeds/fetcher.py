@@ -37,6 +37,9 @@ from feeds.venue import VenueSpec, build_exchange
 Clock = Callable[[], int]
 """Unix time in milliseconds."""
 
+PollListener = Callable[[str, float, Sequence[FetchResult]], None]
+"""Told of each REST poll of a venue: its name, the poll's duration in seconds, its results."""
+
 _RETRY_PAUSE_S: Final = 0.05
 """Pause before the one retry of a TEMPORARY failure, when the deadline leaves room."""
 _MIN_RETRY_ROOM_S: Final = 0.25
@@ -67,6 +70,8 @@ class Fetcher:
     `received_ts_ms` and paces rate-limit backoff. `session`, when given, is an aiohttp session
     shared by every venue (the caller closes it); `exchange_config` adds ccxt constructor
     settings per venue name (headers, proxies, options). `monotonic` paces request budgets.
+    `on_poll(venue, latency_s, results)`, when given, is told of every REST poll as it ends
+    (the node's metrics); it must not raise or block.
     """
 
     def __init__(
@@ -78,8 +83,10 @@ class Fetcher:
         exchange_config: Mapping[str, Mapping[str, Any]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         markets_refresh_ms: int = MARKETS_REFRESH_MS,
+        on_poll: PollListener | None = None,
     ) -> None:
         self._venues = dict(venues)
+        self._on_poll = on_poll
         self._clock = clock
         self._monotonic = monotonic
         self._session = session
@@ -128,6 +135,7 @@ class Fetcher:
                 units=0.0 if budget is None else budget.units,
                 limit_units_per_s=None if budget is None or budget.interval_ms == 0
                 else budget.units_per_s,
+                wait_s=0.0 if budget is None else budget.waited_s,
             )  # fmt: skip
         return out
 
@@ -229,7 +237,10 @@ class Fetcher:
             polled = await self._poll(venue, spec, exchange, chosen, deadline_s)
             if budget.requests > requests:
                 self._cost[venue] = (budget.units - units) / (budget.requests - requests)
-            record.polled(polled, (self._monotonic() - started) * 1000.0)
+            latency_s = self._monotonic() - started
+            record.polled(polled, latency_s * 1000.0)
+            if self._on_poll is not None:
+                self._on_poll(venue, latency_s, polled)
             self._note_rate_limit(venue, polled)
             now = self._clock()
             for result in polled:

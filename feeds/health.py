@@ -32,6 +32,7 @@ class VenueHealth:
     - `requests`, `request_units`, `limit_units_per_s`: requests sent, the ccxt cost units
       they used, and the venue's allowance in units per second.
     - `stream`: `off`, `connecting`, `live` or `stalled` (falls back to REST).
+    - `wait_s`: seconds requests queued for the venue's request budget since start.
     """
 
     venue: str
@@ -48,6 +49,7 @@ class VenueHealth:
     request_units: float
     limit_units_per_s: float | None
     stream: str
+    wait_s: float = 0.0
 
     @property
     def status(self) -> str:
@@ -119,7 +121,9 @@ class HealthRecord:
     def skipped(self) -> None:
         self.skipped_rounds += 1
 
-    def snapshot(self, requests: int, units: float, limit_units_per_s: float | None) -> VenueHealth:
+    def snapshot(
+        self, requests: int, units: float, limit_units_per_s: float | None, wait_s: float = 0.0
+    ) -> VenueHealth:
         good = sum(g for g, _ in self._outcomes)
         total = sum(t for _, t in self._outcomes)
         latencies = sorted(self._latencies)
@@ -139,4 +143,5 @@ class HealthRecord:
             request_units=units,
             limit_units_per_s=limit_units_per_s,
             stream=self.stream,
+            wait_s=wait_s,
         )

@@ -28,7 +28,8 @@ BURST_UNITS: Final = 1.0
 class RequestBudget:
     """One cost unit per `interval_ms`; `spend` waits while the balance is negative.
 
-    `requests` and `units` count what was spent (for the venue's health and the benchmark).
+    `requests` and `units` count what was spent (for the venue's health and the benchmark),
+    `waited_s` the time requests queued for the balance (the rate limit's cost in latency).
     """
 
     def __init__(self, interval_ms: float, clock: MonotonicClock = time.monotonic) -> None:
@@ -40,6 +41,7 @@ class RequestBudget:
         self._at = clock()
         self.requests = 0
         self.units = 0.0
+        self.waited_s = 0.0
         self._turn = asyncio.Lock()
 
     @property
@@ -83,6 +85,7 @@ class RequestBudget:
         async with self._turn:
             delay = self.wait_s()
             if delay > 0:
+                self.waited_s += delay
                 await asyncio.sleep(delay)
             self.balance()
             units = 1.0 if cost is None else float(cost)

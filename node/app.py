@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from feeds.venue import VenueSpec
 from node.chain import ContractChain
 from node.config import NodeConfig
 from node.http_api import create_app, load_admin_token
+from node.metrics import NodeMetrics
 from node.pipeline import round_rules
 from node.service import OracleNode
 
@@ -82,7 +83,10 @@ async def running_node(
 ) -> AsyncIterator[RunningNode]:
     """Start every part of the node; rounds run on the scheduler until the block exits."""
     journal = await Journal.open(config.node.journal)
-    fetcher = Fetcher(venue_specs(config), clock)
+    metrics = NodeMetrics()
+    fetcher = Fetcher(venue_specs(config), clock, on_poll=metrics.observe_poll)
+    metrics.watch_venues(fetcher.health)
+    metrics.watch_journal(config.node.journal)
     scheduler = AsyncIOScheduler()
     runner: web.AppRunner | None = None
     rounds: RoundRunner | None = None
@@ -106,6 +110,7 @@ async def running_node(
             clock=clock,
             deadline_s=config.node.venue_deadline_s,
             config_hash=config_hash,
+            metrics=metrics,
         )
         await node.start()
         await warm_up(fetcher, venue_markets(config))
@@ -123,7 +128,7 @@ async def running_node(
         site = web.TCPSite(runner, config.http.host, config.http.port)
         await site.start()
         port = runner.addresses[0][1]
-        rounds = RoundRunner(node)
+        rounds = RoundRunner(node, None if chain is None else sender_sampler(chain, metrics))
         scheduler.add_job(
             rounds.run,
             "interval",
@@ -155,6 +160,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+SENDER_SAMPLE_TIMEOUT_S = 5.0
+
+
+def sender_sampler(chain: ContractChain, metrics: NodeMetrics) -> Callable[[], Awaitable[None]]:
+    """Reads the sender's balance and mempool count into the metrics: once a round, after it,
+    so a scrape never waits on the RPC. A failed read keeps the last figures."""
+
+    async def sample() -> None:
+        try:
+            async with asyncio.timeout(SENDER_SAMPLE_TIMEOUT_S):
+                balance, pending = await chain.sender_state()
+        except Exception as exc:  # the RPC's trouble shows in the publications; not fatal here
+            log.debug("sender balance not read: %s", exc)
+            return
+        metrics.balance.set(balance)
+        metrics.pending_transactions.set(pending)
+
+    return sample
+
+
 class RoundRunner:
     """The scheduler's job: one round at a time, and a shutdown that lets the current round end.
 
@@ -162,8 +187,11 @@ class RoundRunner:
     shutdown waits for the round in flight (bounded), and cancels it only past that bound.
     """
 
-    def __init__(self, node: OracleNode) -> None:
+    def __init__(
+        self, node: OracleNode, after_round: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._node = node
+        self._after_round = after_round
         self._current: asyncio.Task[object] | None = None
 
     async def run(self) -> None:
@@ -185,6 +213,8 @@ class RoundRunner:
         finally:
             if self._current is not None and self._current.done():
                 self._current = None
+        if self._after_round is not None:
+            await self._after_round()
 
     async def drain(self, timeout_s: float) -> None:
         task = self._current

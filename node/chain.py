@@ -92,6 +92,15 @@ class ContractChain:
     def sender(self) -> str:
         return self._manager.address
 
+    async def sender_state(self) -> tuple[int, int]:
+        """The sender's balance in wei and its transactions still in the mempool (pending nonce
+        minus mined nonce), for the metrics; raises the RPC pool's errors."""
+        address = self._manager.address
+        balance = await self._rpc.run(lambda w3: w3.eth.get_balance(address))
+        mined = await self._rpc.run(lambda w3: w3.eth.get_transaction_count(address, "latest"))
+        pooled = await self._rpc.run(lambda w3: w3.eth.get_transaction_count(address, "pending"))
+        return int(balance), max(0, int(pooled) - int(mined))
+
     def domain(self, feed: str) -> Domain:
         """The EIP-712 domain observations for `feed` are signed under."""
         return self._contracts[feed].domain()
@@ -131,6 +140,7 @@ class ContractChain:
             block_number=outcome.block_number,
             onchain_round_id=outcome.round_id or 0,
             gas_used=outcome.gas_used,
+            effective_gas_price=outcome.effective_gas_price,
         )
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from feeds.health import VenueHealth
 from node.config import ConfigError
+from node.metrics import CONTENT_TYPE
 from node.records import aggregate_json
 from node.service import FeedStatus, OracleNode
 from node.times import parse_time_ms
@@ -57,6 +58,7 @@ def create_app(
     app.router.add_get("/v1/feeds/{pair}", get_feed)
     app.router.add_get("/v1/feeds/{pair}/history", feed_history)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     if admin_token is not None:
         app[ADMIN_TOKEN_KEY] = admin_token.encode()
         app.router.add_post("/v1/admin/feeds/{pair}/breaker/reset", reset_breaker)
@@ -238,6 +240,12 @@ async def health(request: web.Request) -> web.Response:
         statuses = [h.status for h in venue_health().values()]
         body["venues"] = {status: statuses.count(status) for status in sorted(set(statuses))}
     return web.json_response(body, status=200 if fresh else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format (version 0.0.4): the node's own registry, see node/metrics.py."""
+    body = request.app[NODE_KEY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def list_venues(request: web.Request) -> web.Response:

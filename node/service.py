@@ -8,6 +8,7 @@ is a later record. A node killed in between leaves an intent the journal shows.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
@@ -15,6 +16,7 @@ from typing import Protocol
 from audit.journal import Journal
 from circuit_breakers import reset
 from feeds.quote import FetchResult
+from node.metrics import NodeMetrics
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json, result_json
 from publisher.eip712 import Domain, SignedObservation
@@ -38,6 +40,8 @@ class Receipt:
     block_number: int
     onchain_round_id: int
     gas_used: int
+    effective_gas_price: int = 0
+    """Wei per gas paid: `gas_used * effective_gas_price` is what the publication cost."""
 
 
 class Chain(Protocol):
@@ -84,8 +88,11 @@ class OracleNode:
         clock: Callable[[], int],
         deadline_s: float,
         config_hash: str,
+        metrics: NodeMetrics | None = None,
     ) -> None:
         self.rules = rules
+        self.metrics = metrics if metrics is not None else NodeMetrics()
+        self.metrics.watch_node(self)
         self._venues = venues
         self._fetcher = fetcher
         self._journal = journal
@@ -185,6 +192,12 @@ class OracleNode:
                 )
 
     async def run_round(self) -> dict[str, FeedPlan]:
+        with self.metrics.round_latency.time():
+            plans = await self._run_round()
+        self.metrics.rounds.inc()
+        return plans
+
+    async def _run_round(self) -> dict[str, FeedPlan]:
         now_ms = self._clock()
         self.round_id += 1
         round_id = self.round_id
@@ -276,9 +289,12 @@ class OracleNode:
         self, round_id: int, now_ms: int, feed: str, observation: SignedObservation
     ) -> None:
         assert self._chain is not None
+        started = time.monotonic()
+        self.metrics.publications_in_flight.inc()
         try:
             receipt = await self._chain.submit(feed, [observation])
         except PublishError as exc:
+            self.metrics.publish_failures.labels(feed, type(exc).__name__).inc()
             await self._journal.append(
                 "outcome",
                 round_id,
@@ -289,6 +305,9 @@ class OracleNode:
             self.status[feed] = replace(self.status[feed], publish_error=str(exc))
             log.error("feed %s round %d: publication failed: %s", feed, round_id, exc)
             return
+        finally:
+            self.metrics.publications_in_flight.dec()
+        self.metrics.observe_publication(feed, time.monotonic() - started, receipt)
         await self._journal.append(
             "outcome",
             round_id,

@@ -61,6 +61,8 @@ class TxOutcome:
     status: int
     gas_used: int
     round_id: int | None
+    effective_gas_price: int = 0
+    """Wei per gas the transaction paid (the receipt's `effectiveGasPrice`)."""
 
 
 @cache
@@ -261,6 +263,7 @@ class FeedContract:
             status=receipt["status"],
             gas_used=receipt["gasUsed"],
             round_id=self._round_id_of(receipt) if is_submit else None,
+            effective_gas_price=int(receipt.get("effectiveGasPrice", 0)),
         )
 
     def _round_id_of(self, receipt: TxReceipt) -> int | None:
