@@ -13,7 +13,8 @@ from typing import Any
 from eth_utils.exceptions import ValidationError
 
 from audit.journal import JournalRecord, verify_chain
-from publisher.eip712 import Domain, SignedObservation, recover_signer
+from audit.signatures import ObservationRecovery
+from publisher.eip712 import Domain, SignedObservation
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ def verify_records(records: Sequence[JournalRecord]) -> list[Finding]:
 def _verify_signatures(records: Sequence[JournalRecord]) -> list[Finding]:
     findings: list[Finding] = []
     signer: str | None = None
+    recovery = ObservationRecovery()
     for rec in records:
         if rec.kind == "session":
             signer = rec.body.get("signer")
@@ -95,16 +97,25 @@ def _verify_signatures(records: Sequence[JournalRecord]) -> list[Finding]:
             obs = plan.get("observation")
             if obs is None:
                 continue
-            problem = _signature_problem(obs, signer, plan)
+            problem = _signature_problem(recovery, obs, signer, plan)
             if problem is not None:
                 findings.append(Finding(rec.seq, rec.round_id, feed, problem))
     return findings
 
 
-def _signature_problem(obs: dict[str, Any], signer: str | None, plan: dict[str, Any]) -> str | None:
+def _signature_problem(
+    recovery: ObservationRecovery, obs: dict[str, Any], signer: str | None, plan: dict[str, Any]
+) -> str | None:
     try:
         observation = observation_from_json(obs)
-        recovered = recover_signer(domain_from_json(obs), observation)
+        domain = obs["domain"]
+        recovered = recovery.signer(
+            int(domain["chain_id"]),
+            str(domain["verifying_contract"]),
+            observation.value,
+            observation.timestamp,
+            observation.signature,
+        )
     except (KeyError, ValueError, TypeError, ValidationError) as exc:
         return f"observation cannot be checked: {exc}"
     if recovered != observation.signer:
