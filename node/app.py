@@ -20,7 +20,7 @@ from feeds.fetcher import Fetcher
 from feeds.venue import VenueSpec
 from node.chain import ContractChain
 from node.config import NodeConfig
-from node.http_api import create_app, load_admin_token
+from node.http_api import create_app, is_loopback, load_admin_token, rate_limiter
 from node.metrics import NodeMetrics
 from node.pipeline import round_rules
 from node.service import OracleNode
@@ -122,9 +122,15 @@ async def running_node(
                 config.node.round_interval_s,
                 admin_token=admin_token,
                 venue_health=fetcher.health,
+                rate_limit=rate_limiter(config.http),
             )
         )
         await runner.setup()
+        if not is_loopback(config.http.host):
+            log.warning(
+                "HTTP API bound to %s, beyond this machine: put it behind a proxy or a firewall",
+                config.http.host,
+            )
         site = web.TCPSite(runner, config.http.host, config.http.port)
         await site.start()
         port = runner.addresses[0][1]

@@ -223,6 +223,10 @@ class HttpConfig(_Strict):
     admin_token_file: Path | None = Field(
         None, description="file holding the bearer token of the admin calls; none: admin is off"
     )
+    rate_limit_per_s: float = Field(
+        20.0, ge=0, description="requests per second per client address; 0: no limit"
+    )
+    rate_limit_burst: int = Field(40, ge=1, description="requests a client may send at once")
 
 
 class ChainConfig(_Strict):

@@ -1,38 +1,54 @@
-"""The node's HTTP API (aiohttp): feeds, health, admin. Bound to 127.0.0.1 unless configured.
+"""The node's HTTP API (aiohttp): feeds, history, event stream, health, venues, admin, OpenAPI.
 
-Every error is JSON `{"error": "..."}`; bad input gets a 4xx, never a 500. Admin calls exist
-only when a bearer token file is configured (`http.admin_token_file`); otherwise they are 404.
+Bound to 127.0.0.1 unless configured. Every error is JSON `{"error": "..."}`; bad input gets
+a 4xx, never a 500. Each request is checked against the OpenAPI document's query parameters
+and counted against its client's rate limit (429 with `Retry-After`). Feed reads carry a
+strong `ETag` and a `Cache-Control: max-age` of the seconds left until the next round. Admin
+calls exist only when a bearer token file is configured (`http.admin_token_file`).
 """
 
 from __future__ import annotations
 
-import hmac
+import ipaddress
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict
-from pathlib import Path
+import math
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from feeds.health import VenueHealth
-from node.config import ConfigError
+from node.config import HttpConfig
+from node.feed_view import FeedViews, feed_json
+from node.http_admin import add_admin_routes, load_admin_token
+from node.http_keys import (
+    CLOCK_KEY,
+    INTERVAL_KEY,
+    NODE_KEY,
+    VENUE_HEALTH_KEY,
+    VIEWS_KEY,
+    ApiError,
+    VenueHealthSource,
+    feed_of,
+)
+from node.http_stream import BROKER_KEY, EventBroker, stream
 from node.metrics import CONTENT_TYPE
-from node.records import aggregate_json
-from node.service import FeedStatus, OracleNode
+from node.openapi import allowed_query, document
+from node.rate_limit import RateLimiter, retry_after_s
+from node.service import OracleNode
 from node.times import parse_time_ms
-from publisher.answer import from_answer
+
+__all__ = ["create_app", "feed_json", "is_loopback", "load_admin_token", "rate_limiter"]
 
 log = logging.getLogger("oracle.http")
 
-NODE_KEY = web.AppKey("node", OracleNode)
-CLOCK_KEY: web.AppKey[Callable[[], int]] = web.AppKey("clock")
-INTERVAL_KEY = web.AppKey("interval_s", float)
-ADMIN_TOKEN_KEY = web.AppKey("admin_token", bytes)
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-VenueHealthSource = Callable[[], Mapping[str, VenueHealth]]
-VENUE_HEALTH_KEY: web.AppKey[VenueHealthSource] = web.AppKey("venue_health")
+Monotonic = Callable[[], float]
+LIMITER_KEY = web.AppKey("rate_limiter", RateLimiter)
+MONOTONIC_KEY: web.AppKey[Monotonic] = web.AppKey("monotonic")
+QUERY_KEY: web.AppKey[dict[tuple[str, str], frozenset[str]]] = web.AppKey("query")
+DOC_KEY = web.AppKey("openapi", bytes)
 
 
 def create_app(
@@ -41,152 +57,113 @@ def create_app(
     round_interval_s: float,
     admin_token: str | None = None,
     venue_health: VenueHealthSource | None = None,
+    *,
+    rate_limit: RateLimiter | None = None,
+    monotonic: Monotonic = time.monotonic,
+    stream_queue: int = 64,
+    stream_heartbeat_s: float = 15.0,
 ) -> web.Application:
     """The API; with `admin_token`, also the admin calls (bearer-token authenticated).
 
     `venue_health` (the fetcher's `health`) serves `GET /v1/venues` and the `venues` part of
-    `/health`.
+    `/health`. `rate_limit` (None: unlimited) is charged one token per request, keyed by the
+    client's address, on the `monotonic` clock. `/v1/stream` keeps at most `stream_queue`
+    events per client and sends a heartbeat comment after `stream_heartbeat_s` of silence.
     """
-    app = web.Application(middlewares=[_json_errors])
+    app = web.Application(middlewares=[_guard])
     app[NODE_KEY] = node
     app[CLOCK_KEY] = clock
     app[INTERVAL_KEY] = round_interval_s
+    app[MONOTONIC_KEY] = monotonic
+    views = FeedViews(node)
+    app[VIEWS_KEY] = views
+    broker = EventBroker(node, views, stream_queue, stream_heartbeat_s)
+    app[BROKER_KEY] = broker
+    app.on_shutdown.append(lambda _: broker.close())
+    if rate_limit is not None:
+        app[LIMITER_KEY] = rate_limit
     if venue_health is not None:
         app[VENUE_HEALTH_KEY] = venue_health
         app.router.add_get("/v1/venues", list_venues)
     app.router.add_get("/v1/feeds", list_feeds)
     app.router.add_get("/v1/feeds/{pair}", get_feed)
     app.router.add_get("/v1/feeds/{pair}/history", feed_history)
+    app.router.add_get("/v1/stream", stream)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
     if admin_token is not None:
-        app[ADMIN_TOKEN_KEY] = admin_token.encode()
-        app.router.add_post("/v1/admin/feeds/{pair}/breaker/reset", reset_breaker)
+        add_admin_routes(app, admin_token)
+    app.on_startup.append(_freeze_document)
     return app
 
 
-def load_admin_token(path: Path | None) -> str | None:
-    """The admin bearer token from its file (surrounding whitespace dropped); None: admin off.
-
-    Raises `ConfigError` when the file is configured but unreadable or shorter than 16
-    characters: a guessable token would be worse than no admin API.
-    """
-    if path is None:
+def rate_limiter(config: HttpConfig) -> RateLimiter | None:
+    """The per-client limiter the config asks for; None when `rate_limit_per_s` is 0."""
+    if config.rate_limit_per_s == 0:
         return None
+    return RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
     try:
-        token = path.read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"http.admin_token_file {path}: {exc.strerror or exc}") from None
-    if len(token) < 16:
-        raise ConfigError(f"http.admin_token_file {path}: the token must be 16 characters or more")
-    return token
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-def feed_json(node: OracleNode, feed: str, status: FeedStatus) -> dict[str, Any]:
-    """The public view of one feed (DESIGN.md: feed, value, decimals, answer, timestamp, ...)."""
-    rule = next(r for r in node.rules.feeds if r.spec.feed == feed)
-    plan = status.plan
-    agg = aggregate_json(plan.aggregate) if plan is not None else None
-    published = status.published
-    return {
-        "feed": feed,
-        "value": None
-        if status.value_answer is None
-        else str(from_answer(status.value_answer, rule.decimals)),
-        "decimals": rule.decimals,
-        "answer": None if status.value_answer is None else str(status.value_answer),
-        "timestamp": None if status.value_ts_ms is None else status.value_ts_ms // 1000,
-        "round_id": status.round_id,
-        "dispersion": None if agg is None else agg["dispersion"],
-        "sources_used": [] if agg is None else agg["sources_used"],
-        "sources_rejected": [] if agg is None else agg["sources_rejected"],
-        "error": None if agg is None else agg["error"],
-        "band": None if agg is None else agg["band"],
-        "estimator": None if agg is None else agg["estimator"],
-        "breaker": "closed" if plan is None else str(plan.decision.status),
-        "breaker_reason": None if plan is None else plan.decision.reason,
-        "breaker_details": _breaker_details(status),
-        "contract": node.contract_address(feed),
-        "last_tx": None if status.receipt is None else status.receipt.tx_hash,
-        "published": None
-        if published is None
-        else {
-            "answer": str(published.answer),
-            "value": str(from_answer(published.answer, rule.decimals)),
-            "updated_at": published.updated_at,
-            "round_id": None if status.receipt is None else status.receipt.onchain_round_id,
-            "tx": None if status.receipt is None else asdict(status.receipt),
-        },
-        "publish_error": status.publish_error,
-    }
+async def _freeze_document(app: web.Application) -> None:
+    """Write the document for the routes registered by now (others may add theirs after us)."""
+    registered = {r.canonical for r in app.router.resources()}
+    doc = document(
+        admin="/v1/admin/feeds/{pair}/pause" in registered,
+        venues="/v1/venues" in registered,
+        metrics="/metrics" in registered,
+    )
+    app[QUERY_KEY] = allowed_query(doc)
+    app[DOC_KEY] = json.dumps(doc).encode()
 
 
-def _breaker_details(status: FeedStatus) -> dict[str, Any]:
-    """Why the breaker is where it is, and whether `value` is a held (older) value."""
-    plan = status.plan
-    if plan is None:
-        return {
-            "status": "closed",
-            "holding": False,
-            "trips": [],
-            "verdict": None,
-            "open_since": None,
-            "reset_pending": status.reset_pending,
-        }
-    since = plan.breaker.since_ms
-    return {
-        "status": str(plan.decision.status),
-        "holding": not plan.decision.allow,
-        "trips": list(plan.decision.trips),
-        "verdict": plan.decision.verdict,
-        "open_since": None if since is None else since // 1000,
-        "reset_pending": status.reset_pending,
-    }
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[DOC_KEY], content_type="application/json")
 
 
 async def list_feeds(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
-    return web.json_response({"feeds": [feed_json(node, f, s) for f, s in node.status.items()]})
+    body, tag = request.app[VIEWS_KEY].all()
+    return _cached(request, body, tag)
 
 
 async def get_feed(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
-    feed = _feed_of(request)
-    return web.json_response(feed_json(node, feed, node.status[feed]))
+    body, tag = request.app[VIEWS_KEY].one(feed_of(request))
+    return _cached(request, body, tag)
 
 
-def _feed_of(request: web.Request) -> str:
-    """The known feed named by the `{pair}` of the path (400 if malformed, 404 if unknown)."""
-    pair = request.match_info["pair"]
-    base, sep, quote = pair.partition("-")
-    if not sep or not base.isalnum() or not quote.isalnum():
-        raise web.HTTPBadRequest(reason=f"feed {pair!r} must be BASE-QUOTE, e.g. BTC-USD")
-    feed = f"{base.upper()}/{quote.upper()}"
-    if feed not in request.app[NODE_KEY].status:
-        raise web.HTTPNotFound(reason=f"no feed {feed}; GET /v1/feeds lists them")
-    return feed
+def _cached(request: web.Request, body: bytes, tag: str) -> web.Response:
+    """200 with the body, or 304 when `If-None-Match` names its tag; both with the validators."""
+    headers = {"ETag": tag, "Cache-Control": f"max-age={_max_age(request)}"}
+    wanted = request.headers.get("If-None-Match")
+    if wanted is not None and _matches(wanted, tag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-async def reset_breaker(request: web.Request) -> web.Response:
-    """Admin: reset a feed's breaker; it applies at the next round (202)."""
-    _authenticate(request)
-    feed = _feed_of(request)
-    request.app[NODE_KEY].request_breaker_reset(feed)
-    log.warning("admin reset of the %s breaker from %s", feed, request.remote)
-    body = {"feed": feed, "reset": "pending", "applies": "at the start of the next round"}
-    return web.json_response(body, status=202)
+def _matches(if_none_match: str, tag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match requires; `*` matches any current body."""
+    candidates = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in candidates or tag in candidates
 
 
-def _authenticate(request: web.Request) -> None:
-    """401 without a bearer token, 403 with a wrong one; the comparison is constant-time."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise web.HTTPUnauthorized(
-            reason="admin call: send Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(given.strip().encode(), request.app[ADMIN_TOKEN_KEY]):
-        raise web.HTTPForbidden(reason="admin call: wrong token")
+def _max_age(request: web.Request) -> int:
+    """Whole seconds until the next round is due: no value can change before it."""
+    last = request.app[NODE_KEY].last_round_ts_ms
+    if last is None:
+        return 0
+    interval_ms = request.app[INTERVAL_KEY] * 1000
+    left_ms = last + interval_ms - request.app[CLOCK_KEY]()
+    return max(0, min(math.floor(left_ms / 1000), math.floor(interval_ms / 1000)))
 
 
 HISTORY_LIMIT = 1000
@@ -196,18 +173,18 @@ HISTORY_MAX_LIMIT = 10_000
 async def feed_history(request: web.Request) -> web.Response:
     """`?from=&to=` (unix s or ms, or ISO 8601; default the last hour) `&limit=` (<= 10,000)."""
     node = request.app[NODE_KEY]
-    feed = _feed_of(request)
+    feed = feed_of(request)
     now = request.app[CLOCK_KEY]()
     to_ms = _time_param(request, "to", now)
     from_ms = _time_param(request, "from", to_ms - 3_600_000)
     if from_ms > to_ms:
-        raise web.HTTPBadRequest(reason="from must not be after to")
-    try:
-        limit = int(request.query.get("limit", HISTORY_LIMIT))
-    except ValueError:
-        raise web.HTTPBadRequest(reason="limit must be an integer") from None
+        raise ApiError(400, "from must not be after to")
+    text = request.query.get("limit", str(HISTORY_LIMIT))
+    if not (text.isascii() and text.isdigit()):
+        raise ApiError(400, "limit must be an integer")
+    limit = int(text)
     if not 1 <= limit <= HISTORY_MAX_LIMIT:
-        raise web.HTTPBadRequest(reason=f"limit must be between 1 and {HISTORY_MAX_LIMIT}")
+        raise ApiError(400, f"limit must be between 1 and {HISTORY_MAX_LIMIT}")
     body = await node.history(feed, from_ms, to_ms, limit)
     return web.json_response({"feed": feed, "from_ms": from_ms, "to_ms": to_ms, **body})
 
@@ -218,8 +195,8 @@ def _time_param(request: web.Request, name: str, default: int) -> int:
         return default
     try:
         return parse_time_ms(text)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(reason=f"{name}: {exc}") from None
+    except (ValueError, OverflowError) as exc:
+        raise ApiError(400, f"{name}: {exc}") from None
 
 
 async def health(request: web.Request) -> web.Response:
@@ -254,15 +231,47 @@ async def list_venues(request: web.Request) -> web.Response:
     return web.json_response({"venues": [health[name].as_json() for name in sorted(health)]})
 
 
+def _check_query(request: web.Request) -> None:
+    """400 for a query parameter the document does not list for this route."""
+    route = request.match_info.route
+    resource = route.resource
+    if resource is None or not request.query:
+        return
+    method = "GET" if route.method == "HEAD" else route.method
+    allowed = request.app[QUERY_KEY].get((resource.canonical, method), frozenset())
+    for name in request.query:
+        if name not in allowed:
+            listed = ", ".join(sorted(allowed)) or "none"
+            raise ApiError(400, f"unknown query parameter {name!r}; this call takes: {listed}")
+
+
+def _rate_limit(request: web.Request) -> None:
+    limiter = request.app.get(LIMITER_KEY)
+    if limiter is None:
+        return
+    wait_s = limiter.acquire(request.remote or "", request.app[MONOTONIC_KEY]())
+    if wait_s > 0:
+        seconds = retry_after_s(wait_s)
+        raise ApiError(
+            429,
+            f"rate limit: {limiter.rate_per_s:g} requests/s per client; retry in {seconds} s",
+            {"Retry-After": str(seconds)},
+        )
+
+
 @web.middleware
-async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Rate limit and query check before the handler; every error out of it becomes JSON."""
     try:
+        _rate_limit(request)
+        _check_query(request)
         return await handler(request)
+    except ApiError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        challenge = exc.headers.get("WWW-Authenticate")
-        headers = None if challenge is None else {"WWW-Authenticate": challenge}
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
         return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
     except Exception:
         log.exception("unhandled error serving %s", request.path)

@@ -67,6 +67,8 @@ class FeedMemory:
 
     breaker: BreakerState = field(default_factory=BreakerState)
     published: LastPublished | None = None
+    paused: bool = False
+    """An operator paused publication: the feed is still fetched, aggregated and served."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,8 @@ def plan_round(
 ) -> dict[str, FeedPlan]:
     """Aggregate every feed, run its breaker, and apply its publish policy.
 
-    A feed publishes when it has a value, its breaker allows it, it is on chain, and its
-    policy (deviation OR heartbeat, against the last published answer) says so.
+    A feed publishes when it has a value, its breaker allows it, it is on chain, it is not
+    paused, and its policy (deviation OR heartbeat, against the last published answer) says so.
     """
     aggregates = aggregate_round([r.spec for r in rules.feeds], results, round_ts_ms)
     plans: dict[str, FeedPlan] = {}
@@ -106,7 +108,7 @@ def plan_round(
         publish = None
         now_s = round_ts_ms // 1000
         newer = mem.published is None or now_s > mem.published.updated_at
-        if decision.allow and answer is not None and rule.on_chain and newer:
+        if decision.allow and answer is not None and rule.on_chain and newer and not mem.paused:
             # The contract only takes timestamps newer than its last update.
             publish = decide_publish(rule.policy, mem.published, answer, now_s)
         plans[feed] = FeedPlan(feed, agg, decision, breaker, answer, publish)

@@ -5,7 +5,8 @@ node did: a `session` record (a node start) resets breakers and sets the on-chai
 node read; a `round` record is re-planned with `node.pipeline.plan_round`, the very function the
 live node ran, under the config snapshot the round recorded; an `outcome` record that says a
 transaction landed moves the published value, as the chain did; a `breaker_reset` record
-applies the operator's reset where the node applied it.
+applies the operator's reset where the node applied it, and a `feed_paused` record pauses or
+resumes a feed's publication there (a pause outlives a session, as it does in the node).
 
 Exact replay compares every re-planned feed with what the round recorded (aggregate, breaker,
 answer, publish decision) and reports each difference by round id. A what-if replays under
@@ -142,13 +143,19 @@ def replay_records(
     for rec in records:
         inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
         if rec.kind == "session":
+            paused = {name for name, mem in replay.memory.items() if mem.paused}
             replay.memory = _session_memory(rec)
+            for name in paused:
+                replay.memory[name] = replace(replay.memory.get(name, FeedMemory()), paused=True)
         elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
             replay.landed(rec, inside)
         elif rec.kind == "breaker_reset" and rec.feed is not None:
             # The live node applied the operator's reset just before this round id's plan.
             mem = replay.memory.get(rec.feed, FeedMemory())
             replay.memory[rec.feed] = replace(mem, breaker=reset(mem.breaker))
+        elif rec.kind == "feed_paused" and rec.feed is not None:
+            mem = replay.memory.get(rec.feed, FeedMemory())
+            replay.memory[rec.feed] = replace(mem, paused=bool(rec.body["paused"]))
         elif rec.kind == "round":
             replay.round(rec, inside)
     return replay.report

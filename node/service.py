@@ -73,6 +73,25 @@ class FeedStatus:
     published: LastPublished | None = None
     publish_error: str | None = None
     reset_pending: bool = False
+    paused: bool = False
+    pause_pending: bool | None = None
+    """The paused state an operator asked for, until the next round applies it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """A change of a feed's status, for subscribers (the HTTP event stream).
+
+    `kind` is `update` (a round planned the feed), `publication` (a transaction landed) or
+    `publication_failed`; the new status is `OracleNode.status[feed]`.
+    """
+
+    kind: str
+    feed: str
+    round_id: int
+
+
+FeedListener = Callable[[FeedEvent], None]
 
 
 class OracleNode:
@@ -104,6 +123,8 @@ class OracleNode:
         self.last_round_ts_ms: int | None = None
         self._memory: dict[str, FeedMemory] = {}
         self._pending_resets: set[str] = set()
+        self._pending_pauses: dict[str, bool] = {}
+        self._listeners: list[FeedListener] = []
         self.status: dict[str, FeedStatus] = {r.spec.feed: FeedStatus() for r in rules.feeds}
 
     async def start(self) -> None:
@@ -114,6 +135,7 @@ class OracleNode:
         """
         self.round_id = await self._journal.last_round_id()
         await self._reconcile()
+        await self._restore_pauses()
         feeds: dict[str, object] = {}
         for rule in self.rules.feeds:
             feed = rule.spec.feed
@@ -140,6 +162,33 @@ class OracleNode:
                 "feeds": feeds,
             },
         )
+
+    async def _restore_pauses(self) -> None:
+        """A feed an operator paused stays paused across restarts (replay carries it too)."""
+        for rec in await self._journal.records(kind="feed_paused"):
+            if rec.feed in self.status:
+                paused = bool(rec.body["paused"])
+                self._memory[rec.feed] = replace(
+                    self._memory.get(rec.feed, FeedMemory()), paused=paused
+                )
+                self.status[rec.feed] = replace(self.status[rec.feed], paused=paused)
+
+    def subscribe(self, listener: FeedListener) -> Callable[[], None]:
+        """Call `listener` after every feed status change; returns the unsubscribe function.
+
+        Listeners run inside the round, synchronously: they must not block or await (queue
+        the event and return). An exception in a listener is logged and never fails a round.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self, kind: str, feed: str, round_id: int) -> None:
+        event = FeedEvent(kind, feed, round_id)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("feed event listener failed on %s %s; the round goes on", kind, feed)
 
     def contract_address(self, feed: str) -> str | None:
         return None if self._chain is None else self._chain.contract_address(feed)
@@ -203,6 +252,7 @@ class OracleNode:
         round_id = self.round_id
         results = await self._fetcher.fetch(self._venues, self._deadline_s)
         await self._apply_resets(round_id, now_ms)
+        await self._apply_pauses(round_id, now_ms)
         plans = plan_round(self.rules, results, now_ms, self._memory)
         signed: dict[str, SignedObservation] = {}
         if self._chain is not None:
@@ -230,6 +280,7 @@ class OracleNode:
         self.last_round_ts_ms = now_ms
         for plan in plans.values():
             self._remember(round_id, now_ms, plan)
+            self._notify("update", plan.feed, round_id)
         for feed, observation in signed.items():
             await self._publish(round_id, now_ms, feed, observation)
         return plans
@@ -257,6 +308,33 @@ class OracleNode:
             )
             self.status[feed] = replace(self.status[feed], reset_pending=False)
         self._pending_resets.clear()
+
+    def request_pause(self, feed: str, paused: bool) -> None:
+        """An operator pauses (or resumes) publication of `feed` (`KeyError` for an unknown feed).
+
+        A paused feed is still fetched, aggregated, journaled and served, never published. Like
+        a breaker reset, the change applies, and is journaled as a `feed_paused` record
+        `{"paused": bool}`, at the start of the next round; the last request before it wins.
+        """
+        if feed not in self.status:
+            raise KeyError(feed)
+        self._pending_pauses[feed] = paused
+        self.status[feed] = replace(self.status[feed], pause_pending=paused)
+        log.warning(
+            "feed %s: %s requested by an operator; applies next round",
+            feed,
+            "pause" if paused else "resume",
+        )
+
+    async def _apply_pauses(self, round_id: int, now_ms: int) -> None:
+        for feed, paused in sorted(self._pending_pauses.items()):
+            mem = self._memory.get(feed, FeedMemory())
+            self._memory[feed] = replace(mem, paused=paused)
+            await self._journal.append(
+                "feed_paused", round_id, now_ms, {"paused": paused}, feed=feed
+            )
+            self.status[feed] = replace(self.status[feed], paused=paused, pause_pending=None)
+        self._pending_pauses.clear()
 
     def _remember(self, round_id: int, now_ms: int, plan: FeedPlan) -> None:
         feed = plan.feed
@@ -304,6 +382,7 @@ class OracleNode:
             )
             self.status[feed] = replace(self.status[feed], publish_error=str(exc))
             log.error("feed %s round %d: publication failed: %s", feed, round_id, exc)
+            self._notify("publication_failed", feed, round_id)
             return
         finally:
             self.metrics.publications_in_flight.dec()
@@ -328,6 +407,7 @@ class OracleNode:
         self.status[feed] = replace(
             self.status[feed], receipt=receipt, published=published, publish_error=None
         )
+        self._notify("publication", feed, round_id)
         log.info(
             "feed %s round %d published answer %d in tx %s (on-chain round %d)",
             feed,

@@ -87,7 +87,7 @@ async def test_admin_calls_do_not_exist_without_a_configured_token(
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 401), ({"Authorization": "Bearer wrong-token"}, 403), ({"Authorization": TOKEN}, 401)],
+    [({}, 401), ({"Authorization": "Bearer wrong-token"}, 401), ({"Authorization": TOKEN}, 401)],
     ids=["no-token", "wrong-token", "not-bearer"],
 )
 async def test_admin_reset_refuses_a_caller_without_the_token(
@@ -98,6 +98,7 @@ async def test_admin_reset_refuses_a_caller_without_the_token(
     body = await response.json()
     await client.close()
     assert response.status == status
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "admin call" in body["error"]
     assert node.status["BTC/USD"].reset_pending is False
 
