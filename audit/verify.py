@@ -13,6 +13,7 @@ from typing import Any
 from eth_utils.exceptions import ValidationError
 
 from audit.journal import JournalRecord, verify_chain
+from audit.reports import verify_reports
 from audit.signatures import ObservationRecovery
 from publisher.eip712 import Domain, SignedObservation
 
@@ -80,6 +81,10 @@ def verify_records(records: Sequence[JournalRecord]) -> list[Finding]:
     findings = [Finding(None, None, None, problem) for problem in verify_chain(list(records))]
     findings += _verify_signatures(records)
     findings += _verify_outcomes(records)
+    findings += [
+        Finding(rec.seq, rec.round_id, rec.feed, problem)
+        for rec, problem in verify_reports(records)
+    ]
     return findings
 
 

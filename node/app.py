@@ -22,7 +22,9 @@ from node.chain import ContractChain
 from node.config import NodeConfig
 from node.http_api import create_app, is_loopback, load_admin_token, rate_limiter
 from node.metrics import NodeMetrics
+from node.peers import Peer, PeerClient
 from node.pipeline import round_rules
+from node.quorum import QuorumRelay, RelaySettings
 from node.service import OracleNode
 
 log = logging.getLogger("oracle.node")
@@ -91,6 +93,7 @@ async def running_node(
     runner: web.AppRunner | None = None
     rounds: RoundRunner | None = None
     chain: ContractChain | None = None
+    peers: PeerClient | None = None
     try:
         if config.chain is not None:
             addresses = {f.id: f.contract for f in config.feeds if f.contract is not None}
@@ -100,6 +103,22 @@ async def running_node(
                 chain.sender,
                 len(config.chain.endpoints()),
             )
+        quorum = None
+        if config.peers and chain is not None:
+            peers = PeerClient(
+                [Peer(p.url, p.signer) for p in config.peers],
+                timeout_s=config.relay.peer_timeout_s,
+                max_peers=config.relay.max_peers,
+                on_rejection=lambda r: metrics.peer_rejections.labels(r.peer, r.reason).inc(),
+                on_latency=lambda peer, s: metrics.peer_latency.labels(peer).observe(s),
+            )
+            settings = RelaySettings(
+                config.relay.slot_s, config.relay.max_age_s, config.relay.max_future_s
+            )
+            quorum = QuorumRelay(
+                chain, journal, peers, settings, clock, on_missed=metrics.relay_missed_slots.inc
+            )
+            log.info("quorum mode: %d peer(s), %.0fs relay slots", len(config.peers), settings.slot_s)
         config_hash = await journal.store_config(config.snapshot())
         node = OracleNode(
             rules=round_rules(config),
@@ -111,6 +130,7 @@ async def running_node(
             deadline_s=config.node.venue_deadline_s,
             config_hash=config_hash,
             metrics=metrics,
+            quorum=quorum,
         )
         await node.start()
         await warm_up(fetcher, venue_markets(config))
@@ -157,6 +177,8 @@ async def running_node(
         if runner is not None:
             await runner.cleanup()
         await fetcher.close()
+        if peers is not None:
+            await peers.close()
         if chain is not None:
             await chain.close()
         await journal.close()

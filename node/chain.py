@@ -11,6 +11,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
 from node.config import ChainConfig
 from node.service import Receipt
 from publisher.eip712 import Domain, SignedObservation
@@ -117,6 +119,18 @@ class ContractChain:
                 return None
             raise
         return LastPublished(data.answer, data.updated_at)
+
+    async def signer_set(self, feed: str) -> list[str]:
+        """The feed contract's authorized signers (checksum addresses)."""
+        return [to_checksum_address(s) for s in await self._contracts[feed].signers()]
+
+    async def quorum(self, feed: str) -> int:
+        return await self._contracts[feed].quorum()
+
+    async def newest_observation_s(self, feed: str) -> int:
+        """The newest observation timestamp the contract accepted: a report's observations
+        must all be newer."""
+        return await self._contracts[feed].latest_observation_timestamp()
 
     async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation:
         return await self._signer.sign_observation(

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from node import audit_cli
 from node.config import ConfigError, load_config
+from node.logs import configure_logging
 from publisher.errors import PublishError
 
 
@@ -26,7 +26,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
+    parser.add_argument(
+        "--log-format",
+        default="auto",
+        choices=["json", "console", "auto"],
+        help="log lines on stderr: JSON, or console (auto: console on a terminal)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    config = sub.add_parser("config", help="check a config file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser(
+        "check", help="report every problem of a config, each with its line; exit 1 if any"
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument("--json", action="store_true")
 
     run = sub.add_parser("run", help="run the node from a TOML config")
     run.add_argument("--config", required=True, type=Path)
@@ -94,13 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if args.log_level != "DEBUG":
-        # Their INFO lines are per request or per job: noise at an oracle's pace.
-        for noisy in ("apscheduler", "web3", "aiohttp.access"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.log_level, args.log_format)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
         "demo": _demo,
@@ -110,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "backtest": _backtest,
         "replay": audit_cli.replay_command,
         "audit": audit_cli.audit_command,
+        "config": _config,
     }
     try:
         return handlers[args.command](args)
@@ -251,6 +260,19 @@ def _backtest(args: argparse.Namespace) -> int:
     )
     _print(args, asdict(summary), text)
     return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from node.config_check import as_json, check_config, summary
+
+    problems = check_config(args.file)
+    if args.json:
+        print(as_json(args.file, problems), flush=True)
+    elif problems:
+        print("\n".join(p.text() for p in problems), flush=True)
+    else:
+        print(summary(args.file), flush=True)
+    return 1 if problems else 0
 
 
 def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

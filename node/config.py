@@ -346,6 +346,10 @@ def load_config(path: Path | str) -> NodeConfig:
 def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        from node.config_check import refused_secret  # lazy: config_check builds on this module
+
+        message = refused_secret(tuple(error["loc"])) or message
     return f"{where}: {message}" if where else message
 
 

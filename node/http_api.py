@@ -36,6 +36,7 @@ from node.http_stream import BROKER_KEY, EventBroker, stream
 from node.metrics import CONTENT_TYPE
 from node.openapi import allowed_query, document
 from node.rate_limit import RateLimiter, retry_after_s
+from node.http_observation import add_observation_route
 from node.service import OracleNode
 from node.times import parse_time_ms
 
@@ -88,6 +89,7 @@ def create_app(
     app.router.add_get("/v1/feeds", list_feeds)
     app.router.add_get("/v1/feeds/{pair}", get_feed)
     app.router.add_get("/v1/feeds/{pair}/history", feed_history)
+    add_observation_route(app, node)
     app.router.add_get("/v1/stream", stream)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)

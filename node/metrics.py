@@ -113,6 +113,24 @@ class NodeMetrics:
             "The sender's balance, read once a round",
             registry=r,
         )
+        self.peer_rejections = Counter(
+            "oracle_peer_rejections",
+            "Peer observations ignored by a relay, by peer URL and reason (node.peers.REASONS)",
+            ["peer", "reason"],
+            registry=r,
+        )
+        self.peer_latency = Histogram(
+            "oracle_peer_request_seconds",
+            "Time of one observation request to a peer, answered or not",
+            ["peer"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+            registry=r,
+        )
+        self.relay_missed_slots = Counter(
+            "oracle_relay_missed_slots",
+            "Updates this node saw due for more than a slot without landing (a relay missed it)",
+            registry=r,
+        )
         self._state = _StateCollector()
         r.register(self._state)
 

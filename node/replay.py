@@ -149,6 +149,11 @@ def replay_records(
                 replay.memory[name] = replace(replay.memory.get(name, FeedMemory()), paused=True)
         elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
             replay.landed(rec, inside)
+        elif rec.kind == "chain_update" and rec.feed is not None and not what_if:
+            # A quorum node began this round from what another relay had put on chain.
+            onchain = LastPublished(int(rec.body["answer"]), int(rec.body["updated_at"]))
+            mem = replay.memory.get(rec.feed, FeedMemory())
+            replay.memory[rec.feed] = replace(mem, published=onchain)
         elif rec.kind == "breaker_reset" and rec.feed is not None:
             # The live node applied the operator's reset just before this round id's plan.
             mem = replay.memory.get(rec.feed, FeedMemory())

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from audit.journal import Journal
 from circuit_breakers import reset
@@ -22,6 +22,9 @@ from node.records import plan_json, result_json
 from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import PublishError
 from publisher.policy import LastPublished
+
+if TYPE_CHECKING:
+    from node.quorum import QuorumRelay
 
 log = logging.getLogger("oracle.node")
 
@@ -59,6 +62,17 @@ class Chain(Protocol):
     async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation: ...
 
     async def submit(self, feed: str, observations: Sequence[SignedObservation]) -> Receipt: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServedObservation:
+    """The node's latest signed observation of a feed, as peers fetch it."""
+
+    feed: str
+    observation: SignedObservation
+    decimals: int
+    round_id: int
+    domain: Domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +121,15 @@ class OracleNode:
         clock: Callable[[], int],
         deadline_s: float,
         config_hash: str,
+        quorum: QuorumRelay | None = None,
         metrics: NodeMetrics | None = None,
     ) -> None:
         self.rules = rules
+        # With peers (`quorum`), every allowed value of a feed on chain is signed each round,
+        # served to peers and relayed by the slot's relay; alone, the node signs and submits
+        # its own observation when its publish policy says so.
+        self._quorum = quorum
+        self.observations: dict[str, ServedObservation] = {}
         self.metrics = metrics if metrics is not None else NodeMetrics()
         self.metrics.watch_node(self)
         self._venues = venues
@@ -152,16 +172,14 @@ class OracleNode:
                 if published is None
                 else {"answer": str(published.answer), "updated_at": published.updated_at},
             }
-        await self._journal.append(
-            "session",
-            self.round_id,
-            self._clock(),
-            {
-                "config_hash": self.config_hash,
-                "signer": None if self._chain is None else self._chain.address,
-                "feeds": feeds,
-            },
-        )
+        session: dict[str, object] = {
+            "config_hash": self.config_hash,
+            "signer": None if self._chain is None else self._chain.address,
+            "feeds": feeds,
+        }
+        if self._quorum is not None:
+            session["quorum"] = await self._quorum.start(sorted(feeds))
+        await self._journal.append("session", self.round_id, self._clock(), session)
 
     async def _restore_pauses(self) -> None:
         """A feed an operator paused stays paused across restarts (replay carries it too)."""
@@ -217,6 +235,9 @@ class OracleNode:
         if self._chain is None or self.round_id == 0:
             return
         last = await self._journal.records(round_id=self.round_id)
+        if self._quorum is not None:
+            await self._quorum.reconcile(last)
+            return
         done = {r.feed for r in last if r.kind == "outcome"}
         for rec in last:
             if rec.kind != "round":
@@ -253,11 +274,13 @@ class OracleNode:
         results = await self._fetcher.fetch(self._venues, self._deadline_s)
         await self._apply_resets(round_id, now_ms)
         await self._apply_pauses(round_id, now_ms)
+        if self._quorum is not None:
+            await self._follow_chain(round_id, now_ms)
         plans = plan_round(self.rules, results, now_ms, self._memory)
         signed: dict[str, SignedObservation] = {}
         if self._chain is not None:
             for feed, plan in plans.items():
-                if plan.publish is not None and plan.answer is not None:
+                if self._signs(plan) and plan.answer is not None:
                     signed[feed] = await self._chain.sign(feed, plan.answer, now_ms // 1000)
         feeds_json = {f: plan_json(p, signed.get(f)) for f, p in plans.items()}
         for feed in signed:
@@ -281,9 +304,78 @@ class OracleNode:
         for plan in plans.values():
             self._remember(round_id, now_ms, plan)
             self._notify("update", plan.feed, round_id)
+        self._serve(round_id, plans, signed)
         for feed, observation in signed.items():
-            await self._publish(round_id, now_ms, feed, observation)
+            if self._quorum is None:
+                await self._publish(round_id, now_ms, feed, observation)
+            else:
+                await self._relay(round_id, now_ms, feed, observation)
         return plans
+
+    def _signs(self, plan: FeedPlan) -> bool:
+        """Alone, the node signs what it will submit; in a quorum it signs every allowed
+        value of a feed on chain, for whichever node relays it."""
+        if self._quorum is None:
+            return plan.publish is not None
+        rule = next(r for r in self.rules.feeds if r.spec.feed == plan.feed)
+        return rule.on_chain and plan.decision.allow
+
+    def _serve(
+        self, round_id: int, plans: Mapping[str, FeedPlan], signed: Mapping[str, SignedObservation]
+    ) -> None:
+        """Keep each feed's newest signed observation for peers; a feed whose breaker holds
+        (or that has no value) serves none, never an older one."""
+        for feed, plan in plans.items():
+            observation = signed.get(feed)
+            if observation is None:
+                if not plan.decision.allow or plan.answer is None:
+                    self.observations.pop(feed, None)
+                continue
+            assert self._chain is not None
+            rule = next(r for r in self.rules.feeds if r.spec.feed == feed)
+            self.observations[feed] = ServedObservation(
+                feed, observation, rule.decimals, round_id, self._chain.domain(feed)
+            )
+
+    async def _follow_chain(self, round_id: int, now_ms: int) -> None:
+        """In a quorum other relays update the chain: each round starts from what it holds.
+        A change is journaled (`chain_update`) before the round, so a replay plans the round
+        with the memory the node had."""
+        assert self._chain is not None
+        for rule in self.rules.feeds:
+            feed = rule.spec.feed
+            if not rule.on_chain:
+                continue
+            onchain = await self._chain.latest(feed)
+            mem = self._memory.get(feed, FeedMemory())
+            if onchain is None or onchain == mem.published:
+                continue
+            body = {"answer": str(onchain.answer), "updated_at": onchain.updated_at}
+            await self._journal.append("chain_update", round_id, now_ms, body, feed=feed)
+            self._memory[feed] = replace(mem, published=onchain)
+            self.status[feed] = replace(self.status[feed], published=onchain)
+
+    async def _relay(
+        self, round_id: int, now_ms: int, feed: str, observation: SignedObservation
+    ) -> None:
+        assert self._quorum is not None
+        rule = next(r for r in self.rules.feeds if r.spec.feed == feed)
+        published = self._memory.get(feed, FeedMemory()).published
+        result = await self._quorum.relay(
+            round_id, now_ms, feed, observation, rule.policy, published
+        )
+        if result is None:
+            return
+        if isinstance(result, PublishError):
+            self.status[feed] = replace(self.status[feed], publish_error=str(result))
+            return
+        self._memory[feed] = replace(self._memory[feed], published=result.published)
+        self.status[feed] = replace(
+            self.status[feed],
+            receipt=result.receipt,
+            published=result.published,
+            publish_error=None,
+        )
 
     def request_breaker_reset(self, feed: str) -> None:
         """An operator resets `feed`'s breaker (`KeyError` for an unknown feed).
