@@ -118,7 +118,9 @@ async def running_node(
             quorum = QuorumRelay(
                 chain, journal, peers, settings, clock, on_missed=metrics.relay_missed_slots.inc
             )
-            log.info("quorum mode: %d peer(s), %.0fs relay slots", len(config.peers), settings.slot_s)
+            log.info(
+                "quorum mode: %d peer(s), %.0fs relay slots", len(config.peers), settings.slot_s
+            )
         config_hash = await journal.store_config(config.snapshot())
         node = OracleNode(
             rules=round_rules(config),

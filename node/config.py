@@ -268,6 +268,39 @@ class ChainConfig(_Strict):
         return list(dict.fromkeys(urls))
 
 
+class PeerConfig(_Strict):
+    url: str = Field(description="the peer node's HTTP API, e.g. http://10.0.0.2:8080")
+    signer: str = Field(description="the only signer address accepted from that URL")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"peer url {v!r} must start with http:// or https://")
+        return v.rstrip("/")
+
+    @field_validator("signer")
+    @classmethod
+    def _signer(cls, v: str) -> str:
+        if not (v.startswith("0x") and len(v) == 42):
+            raise ValueError(f"peer signer {v!r} is not a 0x-prefixed 20-byte address")
+        try:
+            int(v, 16)
+        except ValueError:
+            raise ValueError(f"peer signer {v!r} is not hex") from None
+        return v
+
+
+class RelayConfig(_Strict):
+    slot_s: float = Field(30.0, gt=0, description="relay slot length; the relay rotates per slot")
+    peer_timeout_s: float = Field(2.0, gt=0, description="total time for one request to a peer")
+    max_peers: int = Field(16, ge=1, description="peers asked per feed per relay round")
+    max_age_s: float = Field(
+        30.0, gt=0, description="a peer's observation older than this is stale"
+    )
+    max_future_s: float = Field(5.0, ge=0, description="how far ahead a peer may stamp one")
+
+
 class NodeConfig(BaseSettings):
     """The whole node. Environment variables `ORACLE_NODE_<SECTION>__<KEY>` override the file."""
 
@@ -281,6 +314,10 @@ class NodeConfig(BaseSettings):
     defaults: Defaults = Defaults()
     venues: dict[str, VenueConfig] = Field(default_factory=dict)
     feeds: list[FeedConfig] = Field(min_length=1)
+    peers: list[PeerConfig] = Field(
+        default_factory=list, description="other nodes of the signer set; none: the node is alone"
+    )
+    relay: RelayConfig = RelayConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -295,6 +332,13 @@ class NodeConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _references(self) -> NodeConfig:
+        signers = [int(p.signer, 16) for p in self.peers]
+        if len(set(signers)) != len(signers):
+            raise ValueError("peers: a signer appears twice")
+        if len({p.url for p in self.peers}) != len(self.peers):
+            raise ValueError("peers: a url appears twice")
+        if self.peers and self.chain is None:
+            raise ValueError("peers need a [chain] section: the quorum is read from the contracts")
         for i, feed in enumerate(self.feeds):
             for spec in feed.source_specs():
                 if spec.venue not in self.venues:

@@ -124,6 +124,7 @@ async def _freeze_document(app: web.Application) -> None:
         admin="/v1/admin/feeds/{pair}/pause" in registered,
         venues="/v1/venues" in registered,
         metrics="/metrics" in registered,
+        observation="/v1/feeds/{pair}/observation" in registered,
     )
     app[QUERY_KEY] = allowed_query(doc)
     app[DOC_KEY] = json.dumps(doc).encode()

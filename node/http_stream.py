@@ -28,7 +28,7 @@ MAX_CLIENTS = 256
 DROPPED = b'event: dropped\ndata: {"error": "too slow: events were lost; reconnect"}\n\n'
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: each connection is its own client
 class _Client:
     feed: str | None
     queue: asyncio.Queue[bytes | None]

@@ -167,6 +167,20 @@ class History(_Body):
     truncated: bool = Field(description="the limit cut the answer")
 
 
+class Observation(_Body):
+    """The node's latest signed observation of a feed, as its peers fetch it."""
+
+    feed: str
+    value: str = Field(description="decimal string")
+    answer: str = Field(description="integer string, as signed")
+    timestamp: int = Field(description="unix seconds, as signed")
+    signer: str
+    signature: str = Field(description="0x + 65 bytes r||s||v (EIP-712)")
+    round_id: int
+    chain_id: int
+    contract: str
+
+
 class ResetAccepted(_Body):
     feed: str
     reset: Literal["pending"]
@@ -180,7 +194,7 @@ class PauseAccepted(_Body):
 
 
 MODELS: tuple[type[BaseModel], ...] = (
-    Error, Feed, FeedList, Health, VenueList, History, ResetAccepted, PauseAccepted,
+    Error, Feed, FeedList, Health, VenueList, History, Observation, ResetAccepted, PauseAccepted,
 )  # fmt: skip
 
 _PAIR = {
@@ -265,8 +279,8 @@ def _admin(summary: str, accepted: str) -> dict[str, Any]:
     }
 
 
-def paths(admin: bool, venues: bool, metrics: bool) -> dict[str, Any]:
-    """The document's paths for an app with (or without) the admin calls, venues and metrics."""
+def paths(admin: bool, venues: bool, metrics: bool, observation: bool) -> dict[str, Any]:
+    """The document's paths for an app with (or without) its optional routes."""
     bad_pair = _json("Error", "malformed feed name")
     no_feed = _json("Error", "no such feed")
     out: dict[str, Any] = {
@@ -329,6 +343,16 @@ def paths(admin: bool, venues: bool, metrics: bool) -> dict[str, Any]:
         out["/v1/venues"] = _get(
             "every venue's health", [], {"200": _json("VenueList", "the venues")}
         )
+    if observation:
+        out["/v1/feeds/{pair}/observation"] = _get(
+            "the node's latest signed observation of a feed (what peers fetch)",
+            [_PAIR],
+            {
+                "200": _json("Observation", "the observation"),
+                "400": bad_pair,
+                "404": _json("Error", "no such feed, or no fresh signed observation"),
+            },
+        )
     if metrics:
         out["/metrics"] = _get(
             "Prometheus metrics",
@@ -343,7 +367,9 @@ def paths(admin: bool, venues: bool, metrics: bool) -> dict[str, Any]:
     return out
 
 
-def document(*, admin: bool, venues: bool, metrics: bool) -> dict[str, Any]:
+def document(
+    *, admin: bool, venues: bool, metrics: bool, observation: bool = False
+) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document for an app with these optional parts."""
     schemas: dict[str, Any] = {}
     for model in MODELS:
@@ -357,7 +383,7 @@ def document(*, admin: bool, venues: bool, metrics: bool) -> dict[str, Any]:
             "version": "1",
             "description": 'A price oracle node\'s local API. Errors are JSON {"error": ...}.',
         },
-        "paths": paths(admin, venues, metrics),
+        "paths": paths(admin, venues, metrics, observation),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

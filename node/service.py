@@ -155,7 +155,6 @@ class OracleNode:
         """
         self.round_id = await self._journal.last_round_id()
         await self._reconcile()
-        await self._restore_pauses()
         feeds: dict[str, object] = {}
         for rule in self.rules.feeds:
             feed = rule.spec.feed
@@ -172,6 +171,7 @@ class OracleNode:
                 if published is None
                 else {"answer": str(published.answer), "updated_at": published.updated_at},
             }
+        await self._restore_pauses()
         session: dict[str, object] = {
             "config_hash": self.config_hash,
             "signer": None if self._chain is None else self._chain.address,
