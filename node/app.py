@@ -69,7 +69,10 @@ async def warm_up(fetcher: Fetcher, markets: dict[str, list[str]]) -> None:
     failed = await fetcher.prepare(markets, WARM_UP_TIMEOUT_S)
     for venue, reason in sorted(failed.items()):
         log.warning(
-            "venue %s not ready before the first round (%s); the rounds retry it", venue, reason
+            "venue %s not ready before the first round (%s); the rounds retry it",
+            venue,
+            reason,
+            extra={"action": f"if it stays down, check venues.{venue} (api_url, network)"},
         )
 
 
@@ -239,6 +242,7 @@ class RoundRunner:
                 "round %d failed; the next round runs on schedule. If this repeats, check the "
                 "journal file and the RPC endpoint.",
                 self._node.round_id,
+                extra={"action": "if this repeats, check the journal file and the RPC endpoint"},
             )
         finally:
             if self._current is not None and self._current.done():

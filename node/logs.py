@@ -108,7 +108,7 @@ def publish_action(error: Exception, sender: str, chain_id: int | None) -> str |
 
     on_chain = "" if chain_id is None else f" on chain {chain_id}"
     if isinstance(error, errors.InsufficientFundsError):
-        return f"fund {sender}{on_chain}; the same report is sent again next round"
+        return f"fund {sender}{on_chain}; publication resumes by itself once funded"
     if isinstance(error, errors.FeeCapError):
         return "raise chain.max_fee_gwei, or wait for the base fee to fall"
     if isinstance(error, errors.ChainUnavailableError):

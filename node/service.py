@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from audit.journal import Journal
 from circuit_breakers import reset
 from feeds.quote import FetchResult
+from node.logs import breaker_action, fields, publish_action, round_context
 from node.metrics import NodeMetrics
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json, result_json
@@ -259,10 +260,11 @@ class OracleNode:
                     feed,
                     rec.round_id,
                     status,
+                    extra=fields(feed=feed, round_id=rec.round_id),
                 )
 
     async def run_round(self) -> dict[str, FeedPlan]:
-        with self.metrics.round_latency.time():
+        with self.metrics.round_latency.time(), round_context(self.round_id + 1):
             plans = await self._run_round()
         self.metrics.rounds.inc()
         return plans
@@ -444,6 +446,7 @@ class OracleNode:
                 round_id,
                 ", ".join(plan.decision.trips),
                 plan.decision.reason,
+                extra=fields(feed=feed, action=breaker_action(feed, _suspects(plan))),
             )
         elif not plan.decision.allow:
             log.warning(
@@ -452,6 +455,7 @@ class OracleNode:
                 feed,
                 round_id,
                 plan.decision.reason,
+                extra=fields(feed=feed),
             )
         self.status[feed] = status
 
@@ -473,7 +477,13 @@ class OracleNode:
                 feed=feed,
             )
             self.status[feed] = replace(self.status[feed], publish_error=str(exc))
-            log.error("feed %s round %d: publication failed: %s", feed, round_id, exc)
+            log.error(
+                "feed %s round %d: publication failed: %s",
+                feed,
+                round_id,
+                exc,
+                extra=fields(feed=feed, action=self._publish_action(feed, exc)),
+            )
             self._notify("publication_failed", feed, round_id)
             return
         finally:
@@ -507,4 +517,17 @@ class OracleNode:
             observation.value,
             receipt.tx_hash,
             receipt.onchain_round_id,
+            extra=fields(feed=feed, tx=receipt.tx_hash),
         )
+
+    def _publish_action(self, feed: str, exc: Exception) -> str | None:
+        assert self._chain is not None
+        sender = str(getattr(self._chain, "sender", self._chain.address))
+        return publish_action(exc, sender, self._chain.domain(feed).chain_id)
+
+
+def _suspects(plan: FeedPlan) -> list[str]:
+    """The venues to look at when a breaker opens: those the aggregate rejected, else all it
+    used (they moved together)."""
+    rejected = sorted({r.source for r in plan.aggregate.rejected})
+    return rejected or sorted({s.source for s in plan.aggregate.used})

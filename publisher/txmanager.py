@@ -408,6 +408,7 @@ class TransactionManager:
             pending.intent,
             None if cap is None else cap / GWEI,
             market_fee / GWEI,
+            extra={"action": "raise chain.max_fee_gwei, or wait for the base fee to fall"},
         )
         self._event("held_at_cap", intent=pending.intent, cap=cap, market_fee=market_fee)
 
