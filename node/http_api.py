@@ -32,11 +32,11 @@ from node.http_keys import (
     VenueHealthSource,
     feed_of,
 )
+from node.http_observation import add_observation_route
 from node.http_stream import BROKER_KEY, EventBroker, stream
 from node.metrics import CONTENT_TYPE
 from node.openapi import allowed_query, document
 from node.rate_limit import RateLimiter, retry_after_s
-from node.http_observation import add_observation_route
 from node.service import OracleNode
 from node.times import parse_time_ms
 

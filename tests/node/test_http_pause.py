@@ -34,7 +34,10 @@ async def test_a_paused_feed_is_served_but_not_published_until_resumed(tmp_path:
     assert len(api.chain.submitted) == 2
     assert resumed_view["paused"] is False
     assert resumed_view["published"]["value"] == "62000.00000000"
-    assert [(r.round_id, r.body) for r in records] == [(2, {"paused": True}), (4, {"paused": False})]
+    assert [(r.round_id, r.body) for r in records] == [
+        (2, {"paused": True}),
+        (4, {"paused": False}),
+    ]
 
 
 async def test_a_pause_request_is_pending_until_the_next_round(tmp_path: Path) -> None:

@@ -15,11 +15,11 @@ from node.openapi import Feed
 from tests.node.http_support import running_api
 
 
-async def next_event(response: aiohttp.ClientResponse, timeout: float = 5.0) -> dict[str, str]:
-    """The next event (comments skipped), as its fields: id, event, data."""
+async def next_event(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """The next event (comments skipped), as its fields: id, event, data; 5 s at most."""
     fields: dict[str, str] = {}
     while True:
-        line = (await asyncio.wait_for(response.content.readline(), timeout)).decode()
+        line = (await asyncio.wait_for(response.content.readline(), 5)).decode()
         if line in ("\n", ""):
             if "data" in fields or line == "":
                 return fields
