@@ -7,8 +7,9 @@ before any gas is spent. Every web3 / RPC error leaves this module as a `Publish
 
 `submit` takes the sender either as a `LocalAccount` (a one-shot manager with default
 settings: scripts, tests, deployment) or as the node's long-lived `TransactionManager`.
-The signer set, which every report carries, is read from the contract once and re-read when
-the contract says the set changed (`SignerSetMismatch`).
+A report is the raw calldata of the contract (see `publisher.report`). The signer set, which
+reports are encoded against, is read from the contract once and re-read when the contract says
+the report was built for another set (`SignerSetMismatch`).
 """
 
 from __future__ import annotations
@@ -159,11 +160,9 @@ class FeedContract:
         intent = intent or self.intent_of(observations)
         for refreshed in (False, True):
             signer_set = await self._current_signer_set(refresh=refreshed)
-            data = self._contract.encode_abi(
-                "submit", args=[encode_report(observations, signer_set)]
-            )
+            data = HexBytes(encode_report(observations, signer_set))
             try:
-                return await self._transact(sender, intent, HexBytes(data), is_submit=True)
+                return await self._transact(sender, intent, data, is_submit=True)
             except TransactionRevertedError as exc:
                 if exc.error_name != "SignerSetMismatch" or refreshed:
                     raise
@@ -177,12 +176,9 @@ class FeedContract:
     def submit_calldata(
         self, observations: Sequence[SignedObservation], signer_set: Sequence[str]
     ) -> bytes:
-        """The exact calldata of `submit` for these observations under `signer_set`."""
-        return bytes(
-            HexBytes(
-                self._contract.encode_abi("submit", args=[encode_report(observations, signer_set)])
-            )
-        )
+        """The exact calldata of `submit` for these observations under `signer_set`: the
+        report itself (the contract takes it raw, with no function selector)."""
+        return encode_report(observations, signer_set)
 
     async def set_signers(self, signers: Sequence[str], quorum: int, owner: Sender) -> TxOutcome:
         """Replace the signer set and quorum (owner only)."""

@@ -16,11 +16,15 @@ pragma solidity 0.8.28;
 /// - low-s signatures only (EIP-2), in EIP-2098 compact form (r, vs).
 ///
 /// Gas design (see README, "Contract and gas"): the signer set is committed in storage as one
-/// 160-bit hash and travels in calldata with each report, every observation naming its
-/// signer's index in it, so authorization costs a calldata comparison instead of a cold
-/// storage read per signer; the commitment, the quorum, the latest round id and the latest
-/// observation timestamp share one storage slot; each round is one slot of a 128-round ring.
-/// A steady-state update thus touches exactly two storage slots whatever the signer count.
+/// 160-bit hash. A report names, for each observation, its signer's position in the set; the
+/// contract puts each RECOVERED address at that position and takes the members that did not
+/// sign from calldata, then hashes the whole set and compares it with the commitment. A member
+/// who signed thus costs no calldata at all, and authorization costs one hash instead of a cold
+/// storage read per signer. The commitment, the quorum, the latest round id and the latest
+/// observation timestamp share one storage slot; each round is one slot of a 128-round ring. A
+/// steady-state update touches exactly two storage slots whatever the signer count. The
+/// report is the raw calldata (no selector, no ABI head): its first byte, REPORT_FORMAT (0x00),
+/// begins no function selector of this contract, so a report always reaches `fallback`.
 ///
 /// The stored answer is the median; for an even count it is the LOWER middle value, so the
 /// answer is always a value some signer actually observed (no rounding, no overflow).
@@ -28,9 +32,13 @@ pragma solidity 0.8.28;
 /// staleness check (`block.timestamp - updatedAt`) never overstates freshness.
 ///
 /// Report layout (tightly packed bytes, built by publisher/report.py):
-///   [n: 1 byte][m: 1 byte]
-///   n x { value(int192) << 64 | timestamp(uint64) : 32 bytes, r : 32, vs : 32, index : 1 }
-///   m x signer address : 20 bytes (the whole signer set, in the order the owner set it)
+///   [format = 0x00: 1][n: 1][m: 1][w: 1][d: 1][base: 8]
+///   n x { index: 1, value: w bytes, delta: d bytes, r: 32, vs: 32 }
+///   then, in set order, the address (20 bytes) of every member of the m-member signer set
+///   whose index no observation names.
+/// `value` is the observation's int192 in w bytes (two's complement, 1 <= w <= 24), its
+/// timestamp is base + delta (0 <= d <= 7; d = 0 when every observation has timestamp base),
+/// `index` its signer's position in the set, (r, vs) its EIP-2098 compact signature.
 contract OracleFeed {
     // ---------------------------------------------------------------- types and constants
 
@@ -40,7 +48,7 @@ contract OracleFeed {
         uint64 updatedAt;
     }
 
-    uint256 public constant version = 2;
+    uint256 public constant version = 3;
     /// @notice How far ahead of block.timestamp an observation may be stamped (clock skew).
     uint64 public constant MAX_FUTURE_DRIFT = 60;
     /// @notice Rounds kept for getRoundData; older rounds are overwritten (ring buffer).
@@ -60,8 +68,16 @@ contract OracleFeed {
         0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     uint256 private constant S_MASK = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF;
 
-    uint256 private constant OBSERVATION_BYTES = 97;
+    /// @notice The first byte of every report; no function selector of this contract begins
+    /// with it (a test checks), so a report never reaches a named function by accident.
+    uint8 public constant REPORT_FORMAT = 0x00;
+    // [format][n][m][w][d][base: 8 bytes]
+    uint256 private constant REPORT_HEADER_BYTES = 13;
+    uint256 private constant MAX_VALUE_BYTES = 24;
+    uint256 private constant MAX_DELTA_BYTES = 7;
+    uint256 private constant SIGNATURE_BYTES = 64;
     uint256 private constant ADDRESS_BYTES = 20;
+    uint256 private constant MASK_64 = (1 << 64) - 1;
 
     // Header slot: [ commitment:160 | quorum:8 | latestRoundId:40 | latestObservationTs:48 ].
     uint256 private constant QUORUM_SHIFT = 160;
@@ -70,15 +86,22 @@ contract OracleFeed {
     uint256 private constant MASK_160 = (1 << 160) - 1;
     uint256 private constant MASK_40 = (1 << 40) - 1;
 
-    // Failure codes of the assembly loop, turned into custom errors by `_fail`.
-    uint256 private constant E_NONE = 0;
+    // A failure of the assembly loop, returned as one word (code << 224 | position << 160 |
+    // recovered signer) and turned into a custom error by `_fail`.
     uint256 private constant E_NOT_SORTED = 1;
-    uint256 private constant E_STALE = 2;
-    uint256 private constant E_FUTURE = 3;
-    uint256 private constant E_HIGH_S = 4;
-    uint256 private constant E_BAD_SIGNATURE = 5;
-    uint256 private constant E_UNAUTHORIZED = 6;
-    uint256 private constant E_DUPLICATE = 7;
+    uint256 private constant E_HIGH_S = 2;
+    uint256 private constant E_BAD_SIGNATURE = 3;
+    uint256 private constant E_UNAUTHORIZED = 4;
+    uint256 private constant E_DUPLICATE = 5;
+    uint256 private constant E_SET = 6;
+    uint256 private constant FAULT_CODE_SHIFT = 224;
+
+    // Scratch memory of `_verify`, from the free memory pointer `buf`:
+    //   buf+0x1e .. buf+0x60   "\x19\x01" || domainSeparator || structHash   (the digest's input)
+    //   buf+0x60 .. buf+0xe0   ecrecover input: digest, v, r, s
+    //   buf+0xe0 .. buf+0x140  structHash input: OBSERVATION_TYPEHASH, value, timestamp
+    //   buf+0x140 ..           the signer set rebuilt: m words, the address at each position
+    uint256 private constant SET_OFFSET = 0x140;
 
     // ---------------------------------------------------------------- events
 
@@ -94,7 +117,7 @@ contract OracleFeed {
     error NoDataPresent();
     error RoundNotAvailable(uint80 roundId);
     error MalformedReport(uint256 length);
-    error SignerSetMismatch(bytes20 given, bytes20 committed);
+    error SignerSetMismatch(bytes20 committed);
     error NotEnoughObservations(uint256 given, uint8 quorum);
     error ValuesNotSorted(uint256 index);
     error StaleObservation(uint256 index, uint64 timestamp, uint64 latestObservationTimestamp);
@@ -177,7 +200,7 @@ contract OracleFeed {
     }
 
     /// @notice The 160-bit commitment to the signer set: the high 20 bytes of
-    /// keccak256(signer addresses packed, 20 bytes each, in set order).
+    /// keccak256(the signer addresses, each left-padded to 32 bytes, in set order).
     function signerSetCommitment() external view returns (bytes20) {
         return bytes20(uint160(s_header));
     }
@@ -202,43 +225,61 @@ contract OracleFeed {
     // ---------------------------------------------------------------- submit
 
     /// @notice Accept a report of signed observations and store their median as a new round.
-    /// @param report see the layout in the contract's documentation.
-    /// @return roundId the id of the new round.
-    function submit(bytes calldata report) external returns (uint80 roundId) {
+    /// The calldata IS the report (see the layout in the contract's documentation); reverts
+    /// with a custom error naming the broken invariant. The new round id is in NewRound.
+    fallback() external {
         uint256 header = s_header;
-        uint256 n;
+        (uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest) = _checkReport(header);
+        _record(header, n, w, d, oldest, newest);
+    }
+
+    /// @dev Every check of a report; returns its count and widths, and the oldest and newest
+    /// observation timestamps.
+    function _checkReport(uint256 header)
+        private
+        view
+        returns (uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest)
+    {
         uint256 m;
-        uint256 obs;
-        uint256 set;
+        uint256 base;
+        bool malformed;
         assembly ("memory-safe") {
-            let lead := calldataload(report.offset)
-            n := byte(0, lead)
-            m := byte(1, lead)
-            obs := add(report.offset, 2)
-            set := add(obs, mul(n, OBSERVATION_BYTES))
+            let lead := calldataload(0)
+            n := byte(1, lead)
+            m := byte(2, lead)
+            w := byte(3, lead)
+            d := byte(4, lead)
+            base := and(shr(152, lead), MASK_64)
+            malformed := or(
+                or(byte(0, lead), lt(calldatasize(), REPORT_HEADER_BYTES)),
+                or(iszero(w), or(gt(w, MAX_VALUE_BYTES), gt(d, MAX_DELTA_BYTES)))
+            )
         }
-        if (report.length != 2 + n * OBSERVATION_BYTES + m * ADDRESS_BYTES) {
-            revert MalformedReport(report.length);
-        }
-        {
-            bytes20 given = _commitment(set, m);
-            if (uint160(given) != uint160(header)) revert SignerSetMismatch(given, bytes20(uint160(header)));
-        }
+        uint256 end = REPORT_HEADER_BYTES + n * (1 + w + d + SIGNATURE_BYTES);
+        if (malformed || msg.data.length < end) revert MalformedReport(msg.data.length);
         {
             uint8 quorum_ = uint8(header >> QUORUM_SHIFT);
             if (n < quorum_) revert NotEnoughObservations(n, quorum_);
         }
+        uint256 fault;
+        (fault, oldest, newest) = _verify(header, m, w, d, base, end);
+        if (fault != 0) _fail(fault, w, d);
+        uint256 lastSeen = header >> TS_SHIFT;
+        if (oldest <= lastSeen) _failStale(w, d, lastSeen);
+        if (newest > block.timestamp + MAX_FUTURE_DRIFT) _failFuture(w, d);
+    }
 
-        (uint256 failure, uint256 at, uint256 oldest, uint256 newest, address signer) =
-            _verify(obs, set, m, header >> TS_SHIFT);
-        if (failure != E_NONE) _fail(failure, at, obs, signer, header >> TS_SHIFT);
-
+    /// @dev Store the median of a checked report as the next round and emit Chainlink's events.
+    function _record(uint256 header, uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest)
+        private
+    {
         int256 answer;
         assembly ("memory-safe") {
-            answer := sar(64, calldataload(add(obs, mul(shr(1, sub(n, 1)), OBSERVATION_BYTES))))
+            // The median: the (lower) middle observation's value, sign-extended from w bytes.
+            let at := add(REPORT_HEADER_BYTES, mul(shr(1, sub(n, 1)), add(add(w, d), 65)))
+            answer := sar(sub(256, shl(3, w)), shl(8, calldataload(at)))
         }
         uint256 next = ((header >> ROUND_SHIFT) & MASK_40) + 1;
-        roundId = uint80(next);
         s_header = (header & ((1 << ROUND_SHIFT) - 1)) | (next << ROUND_SHIFT) | (newest << TS_SHIFT);
         assembly ("memory-safe") {
             sstore(add(s_rounds.slot, mod(next, ROUND_HISTORY)), or(shl(192, oldest), and(answer, 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
@@ -283,100 +324,181 @@ contract OracleFeed {
         return (roundId, r.answer, r.updatedAt, r.updatedAt, roundId);
     }
 
-    /// @dev Checks every observation; returns the first failure (code, calldata position of
-    /// the observation) instead of reverting, so the loop stays in assembly. `signer` is the
-    /// address recovered at `at`. Observations lie at `obs`, one per OBSERVATION_BYTES, up to
-    /// `set` where the signer set begins.
-    function _verify(uint256 obs, uint256 set, uint256 m, uint256 lastSeen)
+    /// @dev Checks every observation (sorted value, low s, a signature that recovers, a
+    /// position in the set named once) and then the rebuilt signer set against the
+    /// commitment in `header`. Returns 0 or the first failure (see E_*), and the oldest and
+    /// newest timestamps, which the caller checks. Observations lie from REPORT_HEADER_BYTES to
+    /// `end`, the absent members' addresses from `end` to the end of calldata.
+    function _verify(uint256 header, uint256 m, uint256 w, uint256 d, uint256 base, uint256 end)
         private
         view
-        returns (uint256 failure, uint256 at, uint256 oldest, uint256 newest, address signer)
+        returns (uint256 fault, uint256 oldest, uint256 newest)
     {
-        uint256 buf = _scratch();
+        uint256 buf = _scratch(m);
         assembly ("memory-safe") {
+            // The signer of the observation whose signature starts at `q` (0 if none), or
+            // highS = 1 for a malleable signature. Expects value and timestamp at buf+0x100.
+            function recover(buf_, q) -> signer, highS {
+                let vs := calldataload(add(q, 0x20))
+                let s := and(vs, S_MASK)
+                highS := gt(s, MAX_LOW_S)
+                mstore(add(buf_, 0x40), keccak256(add(buf_, 0xe0), 0x60))
+                mstore(add(buf_, 0x60), keccak256(add(buf_, 0x1e), 0x42))
+                mstore(add(buf_, 0x80), add(shr(255, vs), 27))
+                mstore(add(buf_, 0xa0), calldataload(q))
+                mstore(add(buf_, 0xc0), s)
+                // A failed recovery returns no data (and leaves the digest where the address
+                // would be): returndatasize tells.
+                pop(staticcall(gas(), 1, add(buf_, 0x60), 0x80, add(buf_, 0x60), 0x20))
+                signer := mul(mload(add(buf_, 0x60)), eq(returndatasize(), 0x20))
+            }
             let seen := 0
             let prev := sub(0, shl(191, 1)) // int192 min: nothing sorts below it
             oldest := not(0)
-            for { at := obs } lt(at, set) { at := add(at, OBSERVATION_BYTES) } {
+            let valueShift := sub(256, shl(3, w))
+            let sigAt := add(add(w, d), 1)
+            // Loop constants kept in the scratch space (0x00-0x3f) rather than on the stack.
+            mstore(0x00, base)
+            mstore(0x20, sub(256, shl(3, d)))
+            w := shl(3, add(w, 1)) // from here on: the bit offset of the delta
+            for { let p := REPORT_HEADER_BYTES } lt(p, end) { p := add(add(p, sigAt), SIGNATURE_BYTES) } {
+                let word := calldataload(p)
                 {
-                    let word := calldataload(at)
-                    let value := sar(64, word)
-                    let ts := and(word, 0xffffffffffffffff)
-                    if slt(value, prev) { failure := E_NOT_SORTED break }
+                    let value := sar(valueShift, shl(8, word))
+                    if slt(value, prev) { fault := or(shl(FAULT_CODE_SHIFT, E_NOT_SORTED), shl(160, p)) break }
                     prev := value
-                    if iszero(gt(ts, lastSeen)) { failure := E_STALE break }
-                    if gt(ts, add(timestamp(), MAX_FUTURE_DRIFT)) { failure := E_FUTURE break }
+                    let ts := add(mload(0x00), shr(mload(0x20), shl(w, word)))
                     if lt(ts, oldest) { oldest := ts }
                     if gt(ts, newest) { newest := ts }
                     mstore(add(buf, 0x100), value)
                     mstore(add(buf, 0x120), ts)
                 }
-                {
-                    let vs := calldataload(add(at, 0x40))
-                    let s := and(vs, S_MASK)
-                    if gt(s, MAX_LOW_S) { failure := E_HIGH_S break }
-                    mstore(add(buf, 0x40), keccak256(add(buf, 0xe0), 0x60))
-                    mstore(add(buf, 0x60), keccak256(add(buf, 0x1e), 0x42))
-                    mstore(add(buf, 0x80), add(shr(255, vs), 27))
-                    mstore(add(buf, 0xa0), calldataload(add(at, 0x20)))
-                    mstore(add(buf, 0xc0), s)
-                }
-                {
-                    let ok := staticcall(gas(), 1, add(buf, 0x60), 0x80, add(buf, 0x60), 0x20)
-                    signer := mul(mload(add(buf, 0x60)), and(ok, eq(returndatasize(), 0x20)))
-                }
-                if iszero(signer) { failure := E_BAD_SIGNATURE break }
-                let index := byte(0, calldataload(add(at, 0x60)))
-                if iszero(lt(index, m)) { failure := E_UNAUTHORIZED break }
-                if iszero(eq(signer, shr(96, calldataload(add(set, mul(index, ADDRESS_BYTES)))))) {
-                    failure := E_UNAUTHORIZED break
-                }
+                let signer, highS := recover(buf, add(p, sigAt))
+                if highS { fault := or(shl(FAULT_CODE_SHIFT, E_HIGH_S), shl(160, p)) break }
+                if iszero(signer) { fault := or(shl(FAULT_CODE_SHIFT, E_BAD_SIGNATURE), shl(160, p)) break }
+                let index := byte(0, word)
+                if iszero(lt(index, m)) { fault := or(or(shl(FAULT_CODE_SHIFT, E_UNAUTHORIZED), shl(160, p)), signer) break }
                 let bit := shl(index, 1)
-                if and(seen, bit) { failure := E_DUPLICATE break }
+                if and(seen, bit) { fault := or(or(shl(FAULT_CODE_SHIFT, E_DUPLICATE), shl(160, p)), signer) break }
                 seen := or(seen, bit)
+                mstore(add(add(buf, SET_OFFSET), shl(5, index)), signer)
+            }
+            if iszero(fault) {
+                // Members that did not sign, in set order, from the calldata after `end`.
+                let set := add(buf, SET_OFFSET)
+                let absent := end
+                if iszero(eq(seen, sub(shl(m, 1), 1))) {
+                    for { let j := 0 } lt(j, m) { j := add(j, 1) } {
+                        if iszero(and(shr(j, seen), 1)) {
+                            mstore(add(set, shl(5, j)), shr(96, calldataload(absent)))
+                            absent := add(absent, ADDRESS_BYTES)
+                        }
+                    }
+                }
+                let given := shr(96, keccak256(set, shl(5, m)))
+                if iszero(and(eq(absent, calldatasize()), eq(given, and(header, MASK_160)))) {
+                    fault := shl(FAULT_CODE_SHIFT, E_SET)
+                }
             }
         }
     }
 
-    /// @dev Scratch memory beyond the free memory pointer, never allocated:
-    ///   buf+0x1e .. buf+0x60  "\x19\x01" || domainSeparator || structHash  (the digest's input)
-    ///   buf+0x60 .. buf+0xe0  ecrecover input: digest, v, r, s
-    ///   buf+0xe0 .. buf+0x140 structHash input: OBSERVATION_TYPEHASH, value, timestamp
-    function _scratch() private view returns (uint256 buf) {
+    /// @dev Scratch memory of `_verify` (see SET_OFFSET), allocated so the rebuilt signer set
+    /// stays readable by `_fail`.
+    function _scratch(uint256 m) private view returns (uint256 buf) {
         bytes32 domainSeparator = DOMAIN_SEPARATOR();
         bytes32 typeHash = OBSERVATION_TYPEHASH;
         assembly ("memory-safe") {
             buf := mload(0x40)
+            mstore(0x40, add(add(buf, SET_OFFSET), shl(5, m)))
             mstore(buf, 0x1901)
             mstore(add(buf, 0x20), domainSeparator)
             mstore(add(buf, 0xe0), typeHash)
         }
     }
 
-    function _fail(uint256 failure, uint256 at, uint256 obs, address signer, uint256 lastSeen) private view {
-        uint256 word;
+    // ---------------------------------------------------------------- failures (gas no object)
+
+    /// @dev Observation `i`: its calldata position, signer index, value and timestamp.
+    function _observation(uint256 i, uint256 w, uint256 d)
+        private
+        pure
+        returns (uint256 at, uint256 index, int256 value, uint256 ts)
+    {
+        at = REPORT_HEADER_BYTES + i * (1 + w + d + SIGNATURE_BYTES);
+        uint256 base;
         assembly ("memory-safe") {
-            word := calldataload(at)
+            base := and(shr(152, calldataload(0)), MASK_64)
+            let word := calldataload(at)
+            index := byte(0, word)
+            value := sar(sub(256, shl(3, w)), shl(8, word))
+            ts := add(base, shr(sub(256, shl(3, d)), shl(shl(3, add(w, 1)), word)))
         }
-        uint64 ts = uint64(word);
-        uint256 i = (at - obs) / OBSERVATION_BYTES;
-        if (failure == E_NOT_SORTED) revert ValuesNotSorted(i);
-        if (failure == E_STALE) revert StaleObservation(i, ts, uint64(lastSeen));
-        if (failure == E_FUTURE) revert TimestampTooFarInFuture(i, ts, block.timestamp + MAX_FUTURE_DRIFT);
-        if (failure == E_HIGH_S) revert HighSSignature(i);
-        if (failure == E_BAD_SIGNATURE) revert InvalidSignature(i);
-        if (failure == E_UNAUTHORIZED) revert UnauthorizedSigner(i, signer);
-        revert DuplicateSigner(i, signer);
     }
 
-    /// @dev High 20 bytes of keccak256 over `m` packed addresses at calldata offset `set`.
-    function _commitment(uint256 set, uint256 m) private pure returns (bytes20 c) {
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            let len := mul(m, ADDRESS_BYTES)
-            calldatacopy(p, set, len)
-            c := keccak256(p, len)
+    function _fail(uint256 fault, uint256 w, uint256 d) private view {
+        uint256 code = fault >> FAULT_CODE_SHIFT;
+        bytes20 committed = bytes20(uint160(s_header));
+        if (code == E_SET) _failSet(w, d, committed);
+        uint256 i = (((fault >> 160) & MASK_64) - REPORT_HEADER_BYTES) / (1 + w + d + SIGNATURE_BYTES);
+        address signer = address(uint160(fault));
+        if (code == E_NOT_SORTED) revert ValuesNotSorted(i);
+        if (code == E_HIGH_S) revert HighSSignature(i);
+        if (code == E_BAD_SIGNATURE) revert InvalidSignature(i);
+        if (code == E_DUPLICATE) revert DuplicateSigner(i, signer);
+        if (code == E_UNAUTHORIZED) {
+            // A member named by a stale index: the report was built for another set.
+            if (_isMember(signer)) revert SignerSetMismatch(committed);
         }
+        revert UnauthorizedSigner(i, signer);
+    }
+
+    /// @dev The rebuilt set did not hash to the commitment: name the first observation whose
+    /// recovered signer is no member at all (a wrong key, chain, contract, feed or value);
+    /// if every signer is a member, the report carried another set (stale order or members).
+    function _failSet(uint256 w, uint256 d, bytes20 committed) private view {
+        uint256 n;
+        assembly ("memory-safe") {
+            n := byte(1, calldataload(0))
+        }
+        uint256 set;
+        assembly ("memory-safe") {
+            // _scratch allocated the set last: it ends at the free memory pointer.
+            set := sub(mload(0x40), shl(5, byte(2, calldataload(0))))
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            (, uint256 index,,) = _observation(i, w, d);
+            address recovered;
+            assembly ("memory-safe") {
+                recovered := mload(add(set, shl(5, index)))
+            }
+            if (!_isMember(recovered)) revert UnauthorizedSigner(i, recovered);
+        }
+        revert SignerSetMismatch(committed);
+    }
+
+    function _failStale(uint256 w, uint256 d, uint256 lastSeen) private pure {
+        for (uint256 i = 0;; ++i) {
+            (,,, uint256 ts) = _observation(i, w, d);
+            if (ts <= lastSeen) revert StaleObservation(i, uint64(ts), uint64(lastSeen));
+        }
+    }
+
+    function _failFuture(uint256 w, uint256 d) private view {
+        for (uint256 i = 0;; ++i) {
+            (,,, uint256 ts) = _observation(i, w, d);
+            if (ts > block.timestamp + MAX_FUTURE_DRIFT) {
+                revert TimestampTooFarInFuture(i, uint64(ts), block.timestamp + MAX_FUTURE_DRIFT);
+            }
+        }
+    }
+
+    function _isMember(address signer) private view returns (bool) {
+        address[] storage set = s_signers;
+        for (uint256 j = 0; j < set.length; ++j) {
+            if (set[j] == signer) return true;
+        }
+        return false;
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {
@@ -387,20 +509,15 @@ contract OracleFeed {
         uint256 count = signers_.length;
         if (count > MAX_SIGNERS) revert TooManySigners(count, MAX_SIGNERS);
         if (quorum_ == 0 || quorum_ > count) revert InvalidQuorum(quorum_, count);
-        bytes memory packed = new bytes(count * ADDRESS_BYTES);
         for (uint256 i = 0; i < count; ++i) {
             address signer = signers_[i];
             if (signer == address(0)) revert ZeroAddressSigner();
             for (uint256 j = 0; j < i; ++j) {
                 if (signers_[j] == signer) revert SignerListedTwice(signer);
             }
-            assembly ("memory-safe") {
-                mstore(add(add(packed, 0x20), mul(i, ADDRESS_BYTES)), shl(96, signer))
-            }
         }
-        // The array was sized exactly; the last mstore may spill 12 zero bytes past it, into
-        // memory nothing else uses yet.
-        bytes20 commitment = bytes20(keccak256(packed));
+        // encodePacked pads each array element to 32 bytes: the set as `_verify` rebuilds it.
+        bytes20 commitment = bytes20(keccak256(abi.encodePacked(signers_)));
         s_signers = signers_;
         uint256 header = s_header;
         s_header = (header & ~((uint256(1) << ROUND_SHIFT) - 1)) | (uint256(quorum_) << QUORUM_SHIFT)

@@ -8,13 +8,14 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import AsyncWeb3
 
 from publisher.chain_errors import RevertDecoder, translate_errors
 from publisher.compile import load_artifact
 from publisher.eip712 import Domain, SignedObservation
 from publisher.keys import LocalSigner
-from publisher.report import encode_report
+from publisher.report import REPORT_FORMAT, encode_report
 
 DECIMALS = 8
 DESCRIPTION = "BTC / USD"
@@ -50,12 +51,13 @@ async def sign_all(
 
 
 async def call_submit_raw(chain: Chain, feed_address: str, report: bytes) -> None:
-    """Simulate `submit` with a report exactly as given (no sorting, no checks), raising what
-    FeedContract would raise: the way to reach the contract's own guards."""
+    """Simulate a submission of `report` exactly as given (no sorting, no checks), raising
+    what FeedContract would raise: the way to reach the contract's own guards."""
     abi = load_artifact()["abi"]
-    contract = chain.w3.eth.contract(address=feed_address, abi=abi)
     with translate_errors(RevertDecoder(abi)):
-        await contract.functions.submit(report).call({"from": chain.owner.address})
+        await chain.w3.eth.call(
+            {"from": chain.owner.address, "to": feed_address, "data": HexBytes(report)}
+        )
 
 
 def as_report(observations: Sequence[SignedObservation], signer_set: Sequence[str]) -> bytes:
@@ -66,13 +68,14 @@ def as_report(observations: Sequence[SignedObservation], signer_set: Sequence[st
 def raw_report(
     items: Sequence[tuple[int, int, bytes, bytes, int]], signer_set: Sequence[str]
 ) -> bytes:
-    """A report from raw (value, timestamp, r, vs, signer index) items: any bytes at all."""
+    """A report from raw (value, timestamp, r, vs, signer index) items, values in 24 bytes and
+    timestamps in full (base 0, 7-byte offsets): any bytes at all. Members no item names are
+    appended as the report format requires."""
+    header = bytes([REPORT_FORMAT, len(items), len(signer_set), 24, 7]) + bytes(8)
     body = b"".join(
-        ((v % 2**192) << 64 | ts).to_bytes(32, "big") + r + vs + bytes([i])
+        bytes([i]) + v.to_bytes(24, "big", signed=True) + ts.to_bytes(7, "big") + r + vs
         for v, ts, r, vs, i in items
     )
-    return (
-        bytes([len(items), len(signer_set)])
-        + body
-        + b"".join(bytes.fromhex(a[2:]) for a in signer_set)
-    )
+    named = {i for *_, i in items}
+    absent = b"".join(bytes.fromhex(a[2:]) for j, a in enumerate(signer_set) if j not in named)
+    return header + body + absent
