@@ -34,11 +34,14 @@ class StackError(RuntimeError):
 
 
 @asynccontextmanager
-async def simulator_process(port: int = 0, seed: int = 1) -> AsyncIterator[str]:
+async def simulator_process(
+    port: int = 0, seed: int = 1, scenario: Path | None = None
+) -> AsyncIterator[str]:
     """Run `python -m simulator` as a child process; yields its base URL; stops it on exit."""
+    extra = [] if scenario is None else ["--scenario", str(scenario)]
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port),
-        "--seed", str(seed),
+        "--seed", str(seed), *extra,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -129,8 +132,10 @@ def local_config_toml(
     round_interval_s: float = 2.0,
     deviation: float = 0.001,
     heartbeat_s: int = 10,
+    chain_settings: Mapping[str, float] | None = None,
 ) -> str:
-    """A node config reading every simulator venue, with BTC/USD, ETH/USD and USDT/USD feeds."""
+    """A node config reading every simulator venue, with BTC/USD, ETH/USD and USDT/USD feeds;
+    `chain_settings` adds keys to its `[chain]` table."""
     lines = [
         "# Generated for a local stack: simulator venues, local chain.",
         "[node]",
@@ -153,6 +158,7 @@ def local_config_toml(
             f'rpc_url = "{rpc_url}"',
             f'keystore = "{keystore}"',
             f'passphrase_file = "{passphrase_file}"',
+            *(f"{key} = {value}" for key, value in (chain_settings or {}).items()),
             "",
         ]
     for venue in SIM_VENUES:
