@@ -54,6 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--round-interval", type=float, default=2.0)
 
+    local = sub.add_parser(
+        "setup-local",
+        help="fund a node key, deploy the demo feeds and write DIR/node.toml, on a running "
+        "anvil and simulator (docker/compose.yaml)",
+    )
+    local.add_argument("--rpc", required=True, help="anvil's JSON-RPC URL")
+    local.add_argument("--simulator", required=True, help="the simulator's base URL")
+    local.add_argument("--dir", required=True, type=Path, help="where keys, config and journal go")
+    local.add_argument("--http-port", type=int, default=8080)
+    local.add_argument("--round-interval", type=float, default=2.0)
+    local.add_argument("--json", action="store_true")
+
     sim = sub.add_parser("simulate", help="serve the exchange simulator on loopback")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=9000)
@@ -119,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "replay": audit_cli.replay_command,
         "audit": audit_cli.audit_command,
         "config": _config,
+        "setup-local": _setup_local,
     }
     try:
         return handlers[args.command](args)
@@ -259,6 +272,29 @@ def _backtest(args: argparse.Namespace) -> int:
         f"{summary.held} held by a breaker; {args.out / 'rounds.csv'}, {args.out / 'report.html'}"
     )
     _print(args, asdict(summary), text)
+    return 0
+
+
+def _setup_local(args: argparse.Namespace) -> int:
+    from node.local_setup import setup_local
+
+    done = asyncio.run(
+        setup_local(
+            args.dir.resolve(),
+            args.rpc,
+            args.simulator,
+            http_port=args.http_port,
+            round_interval_s=args.round_interval,
+        )
+    )
+    result = {
+        "config": str(done.config),
+        "created": done.created,
+        "node_address": done.node_address,
+        "contracts": done.contracts,
+    }
+    verb = "wrote" if done.created else "kept the existing"
+    _print(args, result, f"{verb} {done.config}")
     return 0
 
 
