@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=Path(".demo"), help="where keys, config and journal go"
     )
     demo.add_argument("--round-interval", type=float, default=2.0)
+    demo.add_argument(
+        "--nodes", type=int, default=1, help="N > 1: N node processes signing with a quorum"
+    )
+    demo.add_argument("--quorum", type=int, help="signatures per update (default N // 2 + 1)")
 
     local = sub.add_parser(
         "setup-local",
@@ -159,8 +163,23 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from node.demo import run_demo
+    from node.demo import run_demo, run_quorum_demo
 
+    if args.nodes > 1 or args.quorum is not None:
+        quorum = args.nodes // 2 + 1 if args.quorum is None else args.quorum
+        if not 1 <= quorum <= args.nodes:
+            raise ConfigError(f"--quorum {quorum}: must be between 1 and --nodes {args.nodes}")
+        return _until_interrupted(
+            run_quorum_demo(
+                folder=args.dir.resolve(),
+                nodes=args.nodes,
+                quorum=quorum,
+                http_port=args.http_port,
+                rpc_port=args.rpc_port,
+                simulator_port=args.simulator_port,
+                round_interval_s=args.round_interval,
+            )
+        )
     return _until_interrupted(
         run_demo(
             folder=args.dir.resolve(),

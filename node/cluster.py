@@ -117,10 +117,17 @@ class QuorumStack:
 
 @asynccontextmanager
 async def quorum_stack(
-    folder: Path, nodes: int, quorum: int, *, simulator_port: int = 0, rpc_port: int = 0
+    folder: Path,
+    nodes: int,
+    quorum: int,
+    *,
+    simulator_port: int = 0,
+    rpc_port: int = 0,
+    http_port: int = 0,
 ) -> AsyncIterator[QuorumStack]:
     """Start the simulator and anvil, provision `nodes` funded keys (one folder each under
-    `folder`), deploy the feeds with that signer set and `quorum`."""
+    `folder`), deploy the feeds with that signer set and `quorum`. Node i serves HTTP on
+    `http_port + i` (0: on free ports)."""
     if not 1 <= quorum <= nodes:
         raise ValueError(f"quorum {quorum} must be between 1 and the {nodes} nodes")
     async with simulator_process(simulator_port) as sim_url, running_anvil(port=rpc_port) as anvil:
@@ -133,7 +140,8 @@ async def quorum_stack(
                 keystore, passphrase, address = await provision_node_key(
                     node_folder / "keys", w3, owner
                 )
-                members.append(Member(i, address, keystore, passphrase, free_port(), node_folder))
+                port = free_port() if http_port == 0 else http_port + i
+                members.append(Member(i, address, keystore, passphrase, port, node_folder))
             signers = [m.address for m in members]
             contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, signers, quorum=quorum)
         finally:
