@@ -20,6 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script, this file's folder comes first on the path, where a sibling script
+    # may shadow a package or a standard module (bench/http.py, bench/feeds.py): look in the
+    # repository first.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from eth_account import Account
 from web3 import AsyncHTTPProvider, AsyncWeb3

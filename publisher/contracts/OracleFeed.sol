@@ -86,22 +86,26 @@ contract OracleFeed {
     uint256 private constant MASK_160 = (1 << 160) - 1;
     uint256 private constant MASK_40 = (1 << 40) - 1;
 
-    // A failure of the assembly loop, returned as one word (code << 224 | position << 160 |
-    // recovered signer) and turned into a custom error by `_fail`.
-    uint256 private constant E_NOT_SORTED = 1;
-    uint256 private constant E_HIGH_S = 2;
-    uint256 private constant E_BAD_SIGNATURE = 3;
-    uint256 private constant E_UNAUTHORIZED = 4;
-    uint256 private constant E_DUPLICATE = 5;
-    uint256 private constant E_SET = 6;
-    uint256 private constant FAULT_CODE_SHIFT = 224;
-
-    // Scratch memory of `_verify`, from the free memory pointer `buf`:
-    //   buf+0x1e .. buf+0x60   "\x19\x01" || domainSeparator || structHash   (the digest's input)
-    //   buf+0x60 .. buf+0xe0   ecrecover input: digest, v, r, s
-    //   buf+0xe0 .. buf+0x140  structHash input: OBSERVATION_TYPEHASH, value, timestamp
-    //   buf+0x140 ..           the signer set rebuilt: m words, the address at each position
-    uint256 private constant SET_OFFSET = 0x140;
+    // Memory of `fallback`, at fixed addresses: it is the entry point, nothing is allocated
+    // before it runs, and it moves the free memory pointer past MEM_SET + 32 m before any
+    // Solidity code can allocate. Scratch space 0x00 and 0x20 holds two loop constants.
+    //   0x9e .. 0xe0   "\x19\x01" || domainSeparator || structHash   (the digest's input)
+    //   0xe0 .. 0x160  ecrecover input: digest, v, r, s (the output overwrites the digest)
+    //   0x160 .. 0x1c0 structHash input: OBSERVATION_TYPEHASH, value, timestamp
+    //   0x1c0 ..       the signer set rebuilt: m words, the address at each position
+    uint256 private constant MEM_BASE = 0x00;
+    uint256 private constant MEM_DELTA_SHIFT = 0x20;
+    uint256 private constant MEM_DIGEST_INPUT = 0x9e;
+    uint256 private constant MEM_DOMAIN = 0xa0;
+    uint256 private constant MEM_STRUCT_HASH = 0xc0;
+    uint256 private constant MEM_DIGEST = 0xe0;
+    uint256 private constant MEM_V = 0x100;
+    uint256 private constant MEM_R = 0x120;
+    uint256 private constant MEM_S = 0x140;
+    uint256 private constant MEM_TYPEHASH = 0x160;
+    uint256 private constant MEM_VALUE = 0x180;
+    uint256 private constant MEM_TS = 0x1a0;
+    uint256 private constant MEM_SET = 0x1c0;
 
     // ---------------------------------------------------------------- events
 
@@ -227,65 +231,126 @@ contract OracleFeed {
     /// @notice Accept a report of signed observations and store their median as a new round.
     /// The calldata IS the report (see the layout in the contract's documentation); reverts
     /// with a custom error naming the broken invariant. The new round id is in NewRound.
+    ///
+    /// The check runs in one assembly pass that only decides valid or not (every observation
+    /// is verified, the verdicts OR-ed, one branch at the end); a refused report is then
+    /// explained by `_explain`, plain Solidity that checks the invariants one by one and
+    /// reverts with the first broken one. Gas on that path is no object: the transaction fails.
     fallback() external {
         uint256 header = s_header;
-        (uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest) = _checkReport(header);
-        _record(header, n, w, d, oldest, newest);
-    }
-
-    /// @dev Every check of a report; returns its count and widths, and the oldest and newest
-    /// observation timestamps.
-    function _checkReport(uint256 header)
-        private
-        view
-        returns (uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest)
-    {
-        uint256 m;
-        uint256 base;
-        bool malformed;
-        assembly ("memory-safe") {
-            let lead := calldataload(0)
-            n := byte(1, lead)
-            m := byte(2, lead)
-            w := byte(3, lead)
-            d := byte(4, lead)
-            base := and(shr(152, lead), MASK_64)
-            malformed := or(
-                or(byte(0, lead), lt(calldatasize(), REPORT_HEADER_BYTES)),
-                or(iszero(w), or(gt(w, MAX_VALUE_BYTES), gt(d, MAX_DELTA_BYTES)))
+        {
+            bytes32 domainSeparator = DOMAIN_SEPARATOR();
+            bytes32 typeHash = OBSERVATION_TYPEHASH;
+            assembly {
+                mstore(0x80, 0x1901)
+                mstore(MEM_DOMAIN, domainSeparator)
+                mstore(MEM_TYPEHASH, typeHash)
+            }
+        }
+        uint256 refused;
+        uint256 newest; // the largest timestamp offset, then the newest timestamp
+        assembly {
+            let end
+            let sigAt // from an observation's start to its r
+            let valueShift
+            let w
+            {
+                let lead := calldataload(0)
+                w := byte(3, lead)
+                let d := byte(4, lead)
+                sigAt := add(add(w, d), 1)
+                end := add(REPORT_HEADER_BYTES, mul(byte(1, lead), add(sigAt, SIGNATURE_BYTES)))
+                refused := or(
+                    or(byte(0, lead), or(iszero(w), or(gt(w, MAX_VALUE_BYTES), gt(d, MAX_DELTA_BYTES)))),
+                    or(lt(calldatasize(), end), lt(byte(1, lead), and(shr(QUORUM_SHIFT, header), 0xff)))
+                )
+                if refused { end := REPORT_HEADER_BYTES }
+                mstore(MEM_BASE, and(shr(152, lead), MASK_64)) // the report's oldest timestamp
+                mstore(MEM_DELTA_SHIFT, sub(256, shl(3, d)))
+                valueShift := sub(256, shl(3, w))
+                w := shl(3, add(w, 1)) // from here on: the bit offset of the delta in a word
+            }
+            let seen := 0
+            let baseSeen := 0 // some observation is stamped `base` exactly
+            let prev := sub(0, shl(191, 1)) // int192 min: nothing sorts below it
+            for { let p := REPORT_HEADER_BYTES } lt(p, end) { p := add(p, 0x40) } {
+                let word := calldataload(p)
+                {
+                    let value := sar(valueShift, shl(8, word))
+                    refused := or(refused, slt(value, prev))
+                    prev := value
+                    mstore(MEM_VALUE, value)
+                    let delta := shr(mload(MEM_DELTA_SHIFT), shl(w, word))
+                    baseSeen := or(baseSeen, iszero(delta))
+                    if gt(delta, newest) { newest := delta }
+                    mstore(MEM_TS, add(mload(MEM_BASE), delta))
+                }
+                p := add(p, sigAt)
+                {
+                    let vs := calldataload(add(p, 0x20))
+                    let s := and(vs, S_MASK)
+                    refused := or(refused, gt(s, MAX_LOW_S))
+                    mstore(MEM_STRUCT_HASH, keccak256(MEM_TYPEHASH, 0x60))
+                    mstore(MEM_DIGEST, keccak256(MEM_DIGEST_INPUT, 0x42))
+                    mstore(MEM_V, add(shr(255, vs), 27))
+                    mstore(MEM_R, calldataload(p))
+                    mstore(MEM_S, s)
+                }
+                // A failed recovery returns no data and leaves the digest in place.
+                pop(staticcall(gas(), 1, MEM_DIGEST, 0x80, MEM_DIGEST, 0x20))
+                refused := or(refused, iszero(returndatasize()))
+                let index := byte(0, word)
+                let bit := shl(index, 1)
+                refused := or(refused, and(seen, bit))
+                seen := or(seen, bit)
+                mstore(add(MEM_SET, shl(5, index)), mload(MEM_DIGEST))
+            }
+            let oldest := mload(MEM_BASE)
+            newest := add(oldest, newest)
+            let m := byte(2, calldataload(0))
+            // Every index names a position below m; members that did not sign follow `end`.
+            refused := or(refused, or(iszero(baseSeen), shr(m, seen)))
+            let absent := end
+            if iszero(eq(seen, sub(shl(m, 1), 1))) {
+                for { let j := 0 } lt(j, m) { j := add(j, 1) } {
+                    if iszero(and(shr(j, seen), 1)) {
+                        mstore(add(MEM_SET, shl(5, j)), shr(96, calldataload(absent)))
+                        absent := add(absent, ADDRESS_BYTES)
+                    }
+                }
+            }
+            mstore(0x40, add(MEM_SET, shl(5, 0x100))) // past any index a report can name
+            refused := or(
+                or(refused, iszero(eq(absent, calldatasize()))),
+                or(
+                    iszero(eq(shr(96, keccak256(MEM_SET, shl(5, m))), and(header, MASK_160))),
+                    or(iszero(gt(oldest, shr(TS_SHIFT, header))), gt(newest, add(timestamp(), MAX_FUTURE_DRIFT)))
+                )
             )
         }
-        uint256 end = REPORT_HEADER_BYTES + n * (1 + w + d + SIGNATURE_BYTES);
-        if (malformed || msg.data.length < end) revert MalformedReport(msg.data.length);
-        {
-            uint8 quorum_ = uint8(header >> QUORUM_SHIFT);
-            if (n < quorum_) revert NotEnoughObservations(n, quorum_);
-        }
-        uint256 fault;
-        (fault, oldest, newest) = _verify(header, m, w, d, base, end);
-        if (fault != 0) _fail(fault, w, d);
-        uint256 lastSeen = header >> TS_SHIFT;
-        if (oldest <= lastSeen) _failStale(w, d, lastSeen);
-        if (newest > block.timestamp + MAX_FUTURE_DRIFT) _failFuture(w, d);
+        if (refused != 0) _explain(header);
+        _record(header, newest);
     }
 
-    /// @dev Store the median of a checked report as the next round and emit Chainlink's events.
-    function _record(uint256 header, uint256 n, uint256 w, uint256 d, uint256 oldest, uint256 newest)
-        private
-    {
-        int256 answer;
-        assembly ("memory-safe") {
+    /// @dev Store the median of a valid report as the next round and emit Chainlink's events.
+    /// updatedAt is the report's base timestamp, its oldest (`fallback` checked one is).
+    function _record(uint256 header, uint256 newest) private {
+        bytes32 newRound = NewRound.selector;
+        bytes32 answerUpdated = AnswerUpdated.selector;
+        assembly {
+            let lead := calldataload(0)
+            let oldest := and(shr(152, lead), MASK_64)
+            let w := byte(3, lead)
             // The median: the (lower) middle observation's value, sign-extended from w bytes.
-            let at := add(REPORT_HEADER_BYTES, mul(shr(1, sub(n, 1)), add(add(w, d), 65)))
-            answer := sar(sub(256, shl(3, w)), shl(8, calldataload(at)))
-        }
-        uint256 next = ((header >> ROUND_SHIFT) & MASK_40) + 1;
-        s_header = (header & ((1 << ROUND_SHIFT) - 1)) | (next << ROUND_SHIFT) | (newest << TS_SHIFT);
-        assembly ("memory-safe") {
+            let at := add(REPORT_HEADER_BYTES, mul(shr(1, sub(byte(1, lead), 1)), add(add(w, byte(4, lead)), 65)))
+            let answer := sar(sub(256, shl(3, w)), shl(8, calldataload(at)))
+            let next := add(and(shr(ROUND_SHIFT, header), MASK_40), 1)
+            sstore(s_header.slot, or(and(header, sub(shl(ROUND_SHIFT, 1), 1)), or(shl(ROUND_SHIFT, next), shl(TS_SHIFT, newest))))
             sstore(add(s_rounds.slot, mod(next, ROUND_HISTORY)), or(shl(192, oldest), and(answer, 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
+            mstore(0x00, oldest)
+            log3(0x00, 0x20, newRound, next, caller())
+            log3(0x00, 0x20, answerUpdated, answer, next)
         }
-        emit NewRound(next, msg.sender, oldest);
-        emit AnswerUpdated(answer, next, oldest);
     }
 
     // ---------------------------------------------------------------- AggregatorV3Interface
@@ -324,172 +389,94 @@ contract OracleFeed {
         return (roundId, r.answer, r.updatedAt, r.updatedAt, roundId);
     }
 
-    /// @dev Checks every observation (sorted value, low s, a signature that recovers, a
-    /// position in the set named once) and then the rebuilt signer set against the
-    /// commitment in `header`. Returns 0 or the first failure (see E_*), and the oldest and
-    /// newest timestamps, which the caller checks. Observations lie from REPORT_HEADER_BYTES to
-    /// `end`, the absent members' addresses from `end` to the end of calldata.
-    function _verify(uint256 header, uint256 m, uint256 w, uint256 d, uint256 base, uint256 end)
-        private
-        view
-        returns (uint256 fault, uint256 oldest, uint256 newest)
-    {
-        uint256 buf = _scratch(m);
-        assembly ("memory-safe") {
-            // The signer of the observation whose signature starts at `q` (0 if none), or
-            // highS = 1 for a malleable signature. Expects value and timestamp at buf+0x100.
-            function recover(buf_, q) -> signer, highS {
-                let vs := calldataload(add(q, 0x20))
-                let s := and(vs, S_MASK)
-                highS := gt(s, MAX_LOW_S)
-                mstore(add(buf_, 0x40), keccak256(add(buf_, 0xe0), 0x60))
-                mstore(add(buf_, 0x60), keccak256(add(buf_, 0x1e), 0x42))
-                mstore(add(buf_, 0x80), add(shr(255, vs), 27))
-                mstore(add(buf_, 0xa0), calldataload(q))
-                mstore(add(buf_, 0xc0), s)
-                // A failed recovery returns no data (and leaves the digest where the address
-                // would be): returndatasize tells.
-                pop(staticcall(gas(), 1, add(buf_, 0x60), 0x80, add(buf_, 0x60), 0x20))
-                signer := mul(mload(add(buf_, 0x60)), eq(returndatasize(), 0x20))
+    // ---------------------------------------------------------------- explaining a refusal
+
+    /// @dev Revert with the first invariant the report breaks, in this order: format, quorum,
+    /// then per observation (values sorted, low s, a signature that recovers, a member of the
+    /// set, named once), the signer set the report carries, freshness, future drift. Reads
+    /// the set `fallback` rebuilt at MEM_SET.
+    function _explain(uint256 header) private view {
+        (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) = _header();
+        if (
+            msg.data.length < REPORT_HEADER_BYTES || uint8(msg.data[0]) != REPORT_FORMAT || w == 0
+                || w > MAX_VALUE_BYTES || d > MAX_DELTA_BYTES
+                || msg.data.length < REPORT_HEADER_BYTES + n * (1 + w + d + SIGNATURE_BYTES)
+        ) revert MalformedReport(msg.data.length);
+        uint8 quorum_ = uint8(header >> QUORUM_SHIFT);
+        if (n < quorum_) revert NotEnoughObservations(n, quorum_);
+        bytes20 committed = bytes20(uint160(header));
+        int256 previous = type(int256).min;
+        uint256 seen;
+        bool baseSeen;
+        for (uint256 i = 0; i < n; ++i) {
+            (uint256 index, int256 value, uint256 ts, bytes32 r, uint256 vs) = _observation(i, w, d, base);
+            if (value < previous) revert ValuesNotSorted(i);
+            previous = value;
+            uint256 s = vs & S_MASK;
+            if (s > MAX_LOW_S) revert HighSSignature(i);
+            bytes32 digest = keccak256(
+                abi.encodePacked(
+                    "\x19\x01", DOMAIN_SEPARATOR(), keccak256(abi.encode(OBSERVATION_TYPEHASH, value, ts))
+                )
+            );
+            address signer = ecrecover(digest, uint8((vs >> 255) + 27), r, bytes32(s));
+            if (signer == address(0)) revert InvalidSignature(i);
+            if (!_isMember(signer)) revert UnauthorizedSigner(i, signer);
+            if ((seen >> index) & 1 != 0) revert DuplicateSigner(i, signer);
+            seen |= 1 << index;
+            baseSeen = baseSeen || ts == base;
+        }
+        if (!baseSeen) revert MalformedReport(msg.data.length);
+        // Every signer is a member: a wrong position, count or absent member means the report
+        // was built for another set (or another order of this one).
+        address[] storage set = s_signers;
+        if (m != set.length) revert SignerSetMismatch(committed);
+        for (uint256 j = 0; j < m; ++j) {
+            address listed;
+            assembly {
+                listed := mload(add(MEM_SET, shl(5, j)))
             }
-            let seen := 0
-            let prev := sub(0, shl(191, 1)) // int192 min: nothing sorts below it
-            oldest := not(0)
-            let valueShift := sub(256, shl(3, w))
-            let sigAt := add(add(w, d), 1)
-            // Loop constants kept in the scratch space (0x00-0x3f) rather than on the stack.
-            mstore(0x00, base)
-            mstore(0x20, sub(256, shl(3, d)))
-            w := shl(3, add(w, 1)) // from here on: the bit offset of the delta
-            for { let p := REPORT_HEADER_BYTES } lt(p, end) { p := add(add(p, sigAt), SIGNATURE_BYTES) } {
-                let word := calldataload(p)
-                {
-                    let value := sar(valueShift, shl(8, word))
-                    if slt(value, prev) { fault := or(shl(FAULT_CODE_SHIFT, E_NOT_SORTED), shl(160, p)) break }
-                    prev := value
-                    let ts := add(mload(0x00), shr(mload(0x20), shl(w, word)))
-                    if lt(ts, oldest) { oldest := ts }
-                    if gt(ts, newest) { newest := ts }
-                    mstore(add(buf, 0x100), value)
-                    mstore(add(buf, 0x120), ts)
-                }
-                let signer, highS := recover(buf, add(p, sigAt))
-                if highS { fault := or(shl(FAULT_CODE_SHIFT, E_HIGH_S), shl(160, p)) break }
-                if iszero(signer) { fault := or(shl(FAULT_CODE_SHIFT, E_BAD_SIGNATURE), shl(160, p)) break }
-                let index := byte(0, word)
-                if iszero(lt(index, m)) { fault := or(or(shl(FAULT_CODE_SHIFT, E_UNAUTHORIZED), shl(160, p)), signer) break }
-                let bit := shl(index, 1)
-                if and(seen, bit) { fault := or(or(shl(FAULT_CODE_SHIFT, E_DUPLICATE), shl(160, p)), signer) break }
-                seen := or(seen, bit)
-                mstore(add(add(buf, SET_OFFSET), shl(5, index)), signer)
-            }
-            if iszero(fault) {
-                // Members that did not sign, in set order, from the calldata after `end`.
-                let set := add(buf, SET_OFFSET)
-                let absent := end
-                if iszero(eq(seen, sub(shl(m, 1), 1))) {
-                    for { let j := 0 } lt(j, m) { j := add(j, 1) } {
-                        if iszero(and(shr(j, seen), 1)) {
-                            mstore(add(set, shl(5, j)), shr(96, calldataload(absent)))
-                            absent := add(absent, ADDRESS_BYTES)
-                        }
-                    }
-                }
-                let given := shr(96, keccak256(set, shl(5, m)))
-                if iszero(and(eq(absent, calldatasize()), eq(given, and(header, MASK_160)))) {
-                    fault := shl(FAULT_CODE_SHIFT, E_SET)
-                }
-            }
+            if (listed != set[j]) revert SignerSetMismatch(committed);
         }
-    }
-
-    /// @dev Scratch memory of `_verify` (see SET_OFFSET), allocated so the rebuilt signer set
-    /// stays readable by `_fail`.
-    function _scratch(uint256 m) private view returns (uint256 buf) {
-        bytes32 domainSeparator = DOMAIN_SEPARATOR();
-        bytes32 typeHash = OBSERVATION_TYPEHASH;
-        assembly ("memory-safe") {
-            buf := mload(0x40)
-            mstore(0x40, add(add(buf, SET_OFFSET), shl(5, m)))
-            mstore(buf, 0x1901)
-            mstore(add(buf, 0x20), domainSeparator)
-            mstore(add(buf, 0xe0), typeHash)
-        }
-    }
-
-    // ---------------------------------------------------------------- failures (gas no object)
-
-    /// @dev Observation `i`: its calldata position, signer index, value and timestamp.
-    function _observation(uint256 i, uint256 w, uint256 d)
-        private
-        pure
-        returns (uint256 at, uint256 index, int256 value, uint256 ts)
-    {
-        at = REPORT_HEADER_BYTES + i * (1 + w + d + SIGNATURE_BYTES);
-        uint256 base;
-        assembly ("memory-safe") {
-            base := and(shr(152, calldataload(0)), MASK_64)
-            let word := calldataload(at)
-            index := byte(0, word)
-            value := sar(sub(256, shl(3, w)), shl(8, word))
-            ts := add(base, shr(sub(256, shl(3, d)), shl(shl(3, add(w, 1)), word)))
-        }
-    }
-
-    function _fail(uint256 fault, uint256 w, uint256 d) private view {
-        uint256 code = fault >> FAULT_CODE_SHIFT;
-        bytes20 committed = bytes20(uint160(s_header));
-        if (code == E_SET) _failSet(w, d, committed);
-        uint256 i = (((fault >> 160) & MASK_64) - REPORT_HEADER_BYTES) / (1 + w + d + SIGNATURE_BYTES);
-        address signer = address(uint160(fault));
-        if (code == E_NOT_SORTED) revert ValuesNotSorted(i);
-        if (code == E_HIGH_S) revert HighSSignature(i);
-        if (code == E_BAD_SIGNATURE) revert InvalidSignature(i);
-        if (code == E_DUPLICATE) revert DuplicateSigner(i, signer);
-        if (code == E_UNAUTHORIZED) {
-            // A member named by a stale index: the report was built for another set.
-            if (_isMember(signer)) revert SignerSetMismatch(committed);
-        }
-        revert UnauthorizedSigner(i, signer);
-    }
-
-    /// @dev The rebuilt set did not hash to the commitment: name the first observation whose
-    /// recovered signer is no member at all (a wrong key, chain, contract, feed or value);
-    /// if every signer is a member, the report carried another set (stale order or members).
-    function _failSet(uint256 w, uint256 d, bytes20 committed) private view {
-        uint256 n;
-        assembly ("memory-safe") {
-            n := byte(1, calldataload(0))
-        }
-        uint256 set;
-        assembly ("memory-safe") {
-            // _scratch allocated the set last: it ends at the free memory pointer.
-            set := sub(mload(0x40), shl(5, byte(2, calldataload(0))))
+        uint256 lastSeen = header >> TS_SHIFT;
+        uint256 limit = block.timestamp + MAX_FUTURE_DRIFT;
+        for (uint256 i = 0; i < n; ++i) {
+            (,, uint256 ts,,) = _observation(i, w, d, base);
+            if (ts <= lastSeen) revert StaleObservation(i, uint64(ts), uint64(lastSeen));
         }
         for (uint256 i = 0; i < n; ++i) {
-            (, uint256 index,,) = _observation(i, w, d);
-            address recovered;
-            assembly ("memory-safe") {
-                recovered := mload(add(set, shl(5, index)))
-            }
-            if (!_isMember(recovered)) revert UnauthorizedSigner(i, recovered);
+            (,, uint256 ts,,) = _observation(i, w, d, base);
+            if (ts > limit) revert TimestampTooFarInFuture(i, uint64(ts), limit);
         }
         revert SignerSetMismatch(committed);
     }
 
-    function _failStale(uint256 w, uint256 d, uint256 lastSeen) private pure {
-        for (uint256 i = 0;; ++i) {
-            (,,, uint256 ts) = _observation(i, w, d);
-            if (ts <= lastSeen) revert StaleObservation(i, uint64(ts), uint64(lastSeen));
+    function _header() private pure returns (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) {
+        assembly {
+            let lead := calldataload(0)
+            n := byte(1, lead)
+            m := byte(2, lead)
+            w := byte(3, lead)
+            d := byte(4, lead)
+            base := and(shr(152, lead), MASK_64)
         }
     }
 
-    function _failFuture(uint256 w, uint256 d) private view {
-        for (uint256 i = 0;; ++i) {
-            (,,, uint256 ts) = _observation(i, w, d);
-            if (ts > block.timestamp + MAX_FUTURE_DRIFT) {
-                revert TimestampTooFarInFuture(i, uint64(ts), block.timestamp + MAX_FUTURE_DRIFT);
-            }
+    /// @dev Observation `i` of a report with w-byte values and d-byte timestamp offsets.
+    function _observation(uint256 i, uint256 w, uint256 d, uint256 base)
+        private
+        pure
+        returns (uint256 index, int256 value, uint256 ts, bytes32 r, uint256 vs)
+    {
+        uint256 at = REPORT_HEADER_BYTES + i * (1 + w + d + SIGNATURE_BYTES);
+        assembly {
+            let word := calldataload(at)
+            index := byte(0, word)
+            value := sar(sub(256, shl(3, w)), shl(8, word))
+            ts := add(base, shr(sub(256, shl(3, d)), shl(shl(3, add(w, 1)), word)))
+            let q := add(at, add(add(w, d), 1))
+            r := calldataload(q)
+            vs := calldataload(add(q, 0x20))
         }
     }
 
