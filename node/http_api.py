@@ -236,9 +236,11 @@ async def list_venues(request: web.Request) -> web.Response:
 
 def _check_query(request: web.Request) -> None:
     """400 for a query parameter the document does not list for this route."""
+    if not request.query_string:
+        return
     route = request.match_info.route
     resource = route.resource
-    if resource is None or not request.query:
+    if resource is None:
         return
     method = "GET" if route.method == "HEAD" else route.method
     allowed = request.app[QUERY_KEY].get((resource.canonical, method), frozenset())

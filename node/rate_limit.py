@@ -1,22 +1,18 @@
 """Per-client rate limiting for the HTTP API: one token bucket per remote address.
 
 Pure and clocked from outside (monotonic seconds), so the arithmetic is tested without sleeping.
-Memory is bounded: at most `max_clients` buckets are kept; a bucket that has refilled is the
-same as no bucket and is forgotten, and past the bound the least recently seen client is
-forgotten first (which can only let that client through early, never refuse anyone wrongly).
+Memory is bounded: at most `max_clients` buckets are kept, the least recently seen client
+forgotten first, and every `SWEEP_EVERY` requests the buckets that have refilled (the same as
+no bucket) are forgotten. Forgetting a client can only let it through early, never refuse
+anyone wrongly.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
 
-
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    at_s: float
+SWEEP_EVERY = 1024
 
 
 class RateLimiter:
@@ -28,38 +24,43 @@ class RateLimiter:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.max_clients = max_clients
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._full_after_s = burst / rate_per_s
+        # client -> [tokens, when they were counted]; least recently seen first
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()
+        self._until_sweep = SWEEP_EVERY
 
     def __len__(self) -> int:
         return len(self._buckets)
 
     def acquire(self, client: str, now_s: float) -> float:
         """Take one token for `client`: 0.0 when allowed, else the seconds until one is due."""
-        bucket = self._buckets.pop(client, None)
+        bucket = self._buckets.get(client)
         if bucket is None:
-            bucket = _Bucket(float(self.burst), now_s)
+            bucket = self._buckets[client] = [float(self.burst), now_s]
+            if len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
         else:
-            elapsed = max(0.0, now_s - bucket.at_s)
-            bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_s)
-            bucket.at_s = now_s
-        self._buckets[client] = bucket  # most recently seen last
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            wait = 0.0
-        else:
-            wait = (1.0 - bucket.tokens) / self.rate_per_s
-        self._evict(now_s)
-        return wait
+            self._buckets.move_to_end(client)
+            elapsed = now_s - bucket[1]
+            if elapsed > 0:
+                bucket[0] = min(float(self.burst), bucket[0] + elapsed * self.rate_per_s)
+                bucket[1] = now_s
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._sweep(now_s)
+        if bucket[0] >= 1.0:
+            bucket[0] -= 1.0
+            return 0.0
+        return (1.0 - bucket[0]) / self.rate_per_s
 
-    def _evict(self, now_s: float) -> None:
-        """Forget refilled buckets from the idle end, then anything past `max_clients`."""
-        full_after_s = self.burst / self.rate_per_s
+    def _sweep(self, now_s: float) -> None:
+        """Forget the buckets that have refilled, from the least recently seen end."""
+        self._until_sweep = SWEEP_EVERY
         while self._buckets:
-            client, bucket = next(iter(self._buckets.items()))
-            if len(self._buckets) > self.max_clients or now_s - bucket.at_s >= full_after_s:
-                del self._buckets[client]
-            else:
+            client, (_, at_s) = next(iter(self._buckets.items()))
+            if now_s - at_s < self._full_after_s:
                 break
+            del self._buckets[client]
 
 
 def retry_after_s(wait_s: float) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from node.config import HttpConfig
 from node.http_api import rate_limiter
-from node.rate_limit import RateLimiter, retry_after_s
+from node.rate_limit import SWEEP_EVERY, RateLimiter, retry_after_s
 from tests.node.http_support import running_api, ticking
 
 
@@ -35,12 +35,19 @@ def test_a_refused_request_costs_no_token() -> None:
     assert limiter.acquire("a", 1.0) == 0.0
 
 
-def test_memory_is_bounded_by_forgetting_idle_clients_first() -> None:
+def test_memory_is_bounded_by_forgetting_the_least_recently_seen_clients() -> None:
     limiter = RateLimiter(rate_per_s=1.0, burst=2, max_clients=100)
     for i in range(1000):
         limiter.acquire(f"10.0.{i // 256}.{i % 256}", i * 0.001)
     assert len(limiter) == 100
-    limiter.acquire("late", 10.0)  # every other bucket has refilled: all forgotten
+
+
+def test_refilled_buckets_are_swept_away() -> None:
+    limiter = RateLimiter(rate_per_s=1.0, burst=2)
+    for i in range(500):
+        limiter.acquire(f"client-{i}", 0.0)
+    for _ in range(SWEEP_EVERY):
+        limiter.acquire("late", 10.0)  # every other bucket has refilled by now
     assert len(limiter) == 1
 
 
