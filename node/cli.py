@@ -70,6 +70,23 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--round-interval", type=float, default=2.0)
     local.add_argument("--json", action="store_true")
 
+    setup_q = sub.add_parser(
+        "setup-quorum",
+        help="fund N node keys, deploy the demo feeds with their signer set and a quorum, and "
+        "write DIR/node<i>/node.toml, on a running anvil and simulator (compose.quorum.yaml)",
+    )
+    setup_q.add_argument("--rpc", required=True, help="anvil's JSON-RPC URL")
+    setup_q.add_argument("--simulator", required=True, help="the simulator's base URL")
+    setup_q.add_argument("--dir", required=True, type=Path, help="where keys, configs, journals go")
+    setup_q.add_argument("--nodes", type=int, default=5)
+    setup_q.add_argument("--quorum", type=int, default=3)
+    setup_q.add_argument(
+        "--peer-url", default="http://node{i}:8080", help="how nodes reach node i ({i})"
+    )
+    setup_q.add_argument("--http-port", type=int, default=8080)
+    setup_q.add_argument("--round-interval", type=float, default=2.0)
+    setup_q.add_argument("--json", action="store_true")
+
     sim = sub.add_parser("simulate", help="serve the exchange simulator on loopback")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=9000)
@@ -136,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "audit": audit_cli.audit_command,
         "config": _config,
         "setup-local": _setup_local,
+        "setup-quorum": _setup_quorum,
     }
     try:
         return handlers[args.command](args)
@@ -189,6 +207,28 @@ def _demo(args: argparse.Namespace) -> int:
             round_interval_s=args.round_interval,
         )
     )
+
+
+def _setup_quorum(args: argparse.Namespace) -> int:
+    from node.cluster import setup_quorum
+
+    if not 1 <= args.quorum <= args.nodes:
+        raise ConfigError(f"--quorum {args.quorum}: must be between 1 and --nodes {args.nodes}")
+    result = asyncio.run(
+        setup_quorum(
+            args.dir.resolve(),
+            args.rpc,
+            args.simulator,
+            args.nodes,
+            args.quorum,
+            peer_url=args.peer_url,
+            http_port=args.http_port,
+            round_interval_s=args.round_interval,
+        )
+    )
+    text = f"{args.dir}: " + ("written" if result["created"] else "already set up, left as it is")
+    _print(args, result, text)
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:

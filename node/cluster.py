@@ -12,11 +12,14 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import AsyncWeb3
 
 from node.devstack import (
     DEMO_FEEDS,
@@ -27,7 +30,7 @@ from node.devstack import (
     provision_node_key,
     simulator_process,
 )
-from publisher.anvil import Anvil, running_anvil
+from publisher.anvil import Anvil, dev_private_keys, running_anvil
 
 
 def free_port() -> int:
@@ -48,10 +51,12 @@ class Member:
     passphrase_file: Path
     http_port: int
     folder: Path
+    url: str = ""
+    """Where the other nodes reach this one (default http://127.0.0.1:<http_port>)."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+    def __post_init__(self) -> None:
+        if not self.url:
+            object.__setattr__(self, "url", f"http://127.0.0.1:{self.http_port}")
 
     @property
     def config(self) -> Path:
@@ -87,32 +92,78 @@ class QuorumStack:
     ) -> Path:
         """Write `member`'s config (every other member a peer); `simulator_url` overrides where
         this node reads its venues, `extra_toml` is appended (top-level tables only)."""
-        toml = local_config_toml(
-            simulator_url=simulator_url or self.simulator_url,
+        toml = quorum_config_toml(
+            member,
+            self.members,
+            self.contracts,
             rpc_url=self.anvil.rpc_url,
-            keystore=member.keystore,
-            passphrase_file=member.passphrase_file,
-            contracts=self.contracts,
-            journal=member.journal,
-            http_port=member.http_port,
+            simulator_url=simulator_url or self.simulator_url,
             round_interval_s=round_interval_s,
+            slot_s=slot_s,
             deviation=deviation,
             heartbeat_s=heartbeat_s,
-            chain_settings={"poll_interval_s": 0.2, "receipt_timeout_s": 30.0},
         )
-        lines = [
-            toml,
-            "[relay]",
-            f"slot_s = {slot_s}",
-            f"peer_timeout_s = {min(1.0, round_interval_s)}",
-            f"max_age_s = {max(5.0, 3 * round_interval_s)}",
-            "",
-        ]
-        for peer in self.members:
-            if peer.index != member.index:
-                lines += ["[[peers]]", f'url = "{peer.url}"', f'signer = "{peer.address}"', ""]
-        member.config.write_text("\n".join(lines) + extra_toml)
+        member.config.write_text(toml + extra_toml)
         return member.config
+
+
+def quorum_config_toml(
+    member: Member,
+    members: Sequence[Member],
+    contracts: Mapping[str, str],
+    *,
+    rpc_url: str,
+    simulator_url: str,
+    round_interval_s: float = 2.0,
+    slot_s: float = 6.0,
+    deviation: float = 0.001,
+    heartbeat_s: int = 10,
+) -> str:
+    """`member`'s node config: the local feeds and chain, `[relay]`, and every other member
+    as a `[[peers]]` entry."""
+    toml = local_config_toml(
+        simulator_url=simulator_url,
+        rpc_url=rpc_url,
+        keystore=member.keystore,
+        passphrase_file=member.passphrase_file,
+        contracts=contracts,
+        journal=member.journal,
+        http_port=member.http_port,
+        round_interval_s=round_interval_s,
+        deviation=deviation,
+        heartbeat_s=heartbeat_s,
+        chain_settings={"poll_interval_s": 0.2, "receipt_timeout_s": 30.0},
+    )
+    lines = [
+        toml,
+        "[relay]",
+        f"slot_s = {slot_s}",
+        f"peer_timeout_s = {min(1.0, round_interval_s)}",
+        f"max_age_s = {max(5.0, 3 * round_interval_s)}",
+        "",
+    ]
+    for peer in members:
+        if peer.index != member.index:
+            lines += ["[[peers]]", f'url = "{peer.url}"', f'signer = "{peer.address}"', ""]
+    return "\n".join(lines)
+
+
+async def provision_members(
+    w3: AsyncWeb3[Any],
+    owner: LocalAccount,
+    folder: Path,
+    nodes: int,
+    port: Callable[[int], int],
+    url: Callable[[int], str] | None = None,
+) -> list[Member]:
+    """`nodes` funded keys, node i in `folder/node<i>` serving on `port(i)`, reached at `url(i)`."""
+    members = []
+    for i in range(nodes):
+        node_folder = folder / f"node{i}"
+        keystore, passphrase, address = await provision_node_key(node_folder / "keys", w3, owner)
+        where = "" if url is None else url(i)
+        members.append(Member(i, address, keystore, passphrase, port(i), node_folder, where))
+    return members
 
 
 @asynccontextmanager
@@ -132,16 +183,11 @@ async def quorum_stack(
         raise ValueError(f"quorum {quorum} must be between 1 and the {nodes} nodes")
     async with simulator_process(simulator_port) as sim_url, running_anvil(port=rpc_port) as anvil:
         w3 = connect(anvil.rpc_url)
-        members = []
         try:
             owner = dev_account(anvil.dev_keys[0])
-            for i in range(nodes):
-                node_folder = folder / f"node{i}"
-                keystore, passphrase, address = await provision_node_key(
-                    node_folder / "keys", w3, owner
-                )
-                port = free_port() if http_port == 0 else http_port + i
-                members.append(Member(i, address, keystore, passphrase, port, node_folder))
+            members = await provision_members(
+                w3, owner, folder, nodes, lambda i: free_port() if http_port == 0 else http_port + i
+            )
             signers = [m.address for m in members]
             contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, signers, quorum=quorum)
         finally:
@@ -198,6 +244,56 @@ async def node_processes() -> AsyncIterator[NodeProcesses]:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(processes.stop_all)
         yield processes
+
+
+async def setup_quorum(
+    folder: Path,
+    rpc_url: str,
+    simulator_url: str,
+    nodes: int,
+    quorum: int,
+    *,
+    peer_url: str = "http://node{i}:8080",
+    http_port: int = 8080,
+    round_interval_s: float = 2.0,
+) -> dict[str, Any]:
+    """`oracle-node setup-quorum`: on a running anvil and simulator (docker/compose.quorum.yaml),
+    fund `nodes` keys, deploy the feeds with their signer set and `quorum`, and write
+    `folder/node<i>/node.toml`, peers at `peer_url` (with `{i}` the node's index). Only for
+    anvil (its dev account 0 pays and owns). A folder already set up is left as it is."""
+    if (folder / "node0" / "node.toml").exists():
+        return {"created": False, "folder": str(folder)}
+    if not 1 <= quorum <= nodes:
+        raise ValueError(f"quorum {quorum} must be between 1 and the {nodes} nodes")
+    w3 = connect(rpc_url)
+    try:
+        owner = dev_account(dev_private_keys(1)[0])
+        members = await provision_members(
+            w3, owner, folder, nodes, lambda _: http_port, lambda i: peer_url.format(i=i)
+        )
+        contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, [m.address for m in members], quorum)
+    finally:
+        await w3.provider.disconnect()
+    for member in reversed(members):  # node0's config last: its presence means all are there
+        toml = quorum_config_toml(
+            member,
+            members,
+            contracts,
+            rpc_url=rpc_url,
+            simulator_url=simulator_url.rstrip("/"),
+            round_interval_s=round_interval_s,
+            slot_s=3 * round_interval_s,
+        )
+        staged = member.config.with_suffix(".toml.tmp")
+        await asyncio.to_thread(staged.write_text, toml)
+        staged.replace(member.config)
+    return {
+        "created": True,
+        "folder": str(folder),
+        "quorum": quorum,
+        "nodes": [{"address": m.address, "url": m.url, "config": str(m.config)} for m in members],
+        "contracts": contracts,
+    }
 
 
 def scale_scenario(path: Path, factor: float, feeds: Sequence[str], venues: Sequence[str]) -> Path:
