@@ -98,3 +98,30 @@ class RoundLayout:
             slot_weight,
             groups,
         )
+
+    def tiled(self, copies: int) -> RoundLayout:
+        """`copies` rounds of this layout side by side, for `aggregator.rounds`.
+
+        Round r's feeds are rows r*F .. r*F+F-1 and its markets r*M .. r*M+M-1 (F feeds, M
+        markets); conversions point into their own round. Groups keep their level order, so
+        every round's conversion feeds are computed before the feeds that go through them.
+        The tiled layout has no market index: batches for it are concatenated, not built.
+        """
+        feeds, markets = len(self.specs), len(self.markets)
+        shift = np.arange(copies, dtype=np.int64)[:, None, None]
+        width = self.slot_market.shape[1]
+        via = self.slot_via[None]
+        return RoundLayout(
+            self.specs * copies,
+            self.markets * copies,
+            {},
+            (self.slot_market[None] + shift * markets).reshape(-1, width),
+            np.tile(self.slot_valid, (copies, 1)),
+            np.tile(self.slot_kind, (copies, 1)),
+            np.where(via >= 0, via + shift * feeds, -1).reshape(-1, width),
+            np.tile(self.slot_weight, (copies, 1)),
+            tuple(
+                FeedGroup((g.rows[None] + shift[:, :, 0] * feeds).reshape(-1), g.params)
+                for g in self.groups
+            ),
+        )

@@ -35,10 +35,14 @@ from aggregator.layout import (
 )
 from aggregator.params import AggregationParams, OutlierFilter, Weighting
 from aggregator.types import Aggregate, Rejection, RejectReason, SourcePrice
-from feeds.quote import FetchResult, Quote
+from feeds.quote import FetchResult
 
 _FILTERS = {code: kind for kind, code in FILTER_CODES.items()}
 _BIG = np.iinfo(np.int64).max // 4
+_ROW_ARRAYS = (
+    "value", "dispersion", "band_low", "band_high", "code", "refused", "price", "weight",
+    "center", "mad_bound", "iqr_low", "iqr_high", "distance_bound", "survivor_count",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ class VectorRound:
     distance_bound: Floats
     survivor_count: Ints
 
+    def section(
+        self, start: int, stop: int, layout: RoundLayout, markets: QuoteBatch, round_ts_ms: int
+    ) -> VectorRound:
+        """Rows start..stop as one round of `layout` (views, no copies): `aggregator.rounds`."""
+        arrays = (getattr(self, name)[start:stop] for name in _ROW_ARRAYS)
+        return VectorRound(layout, markets, round_ts_ms, *arrays)
+
     def row(self, feed: str) -> int:
         return next(i for i, s in enumerate(self.layout.specs) if s.feed == feed)
 
@@ -70,50 +81,54 @@ class VectorRound:
         return self.aggregate_row(self.row(feed))
 
     def aggregate_row(self, i: int) -> Aggregate:
-        """The `Aggregate` of row `i`, equal to the scalar path's."""
+        """The `Aggregate` of row `i`, equal to the scalar path's.
+
+        Rows are read as Python lists once (numpy scalar access per slot costs more than the
+        rest); a used source's raw price and stamp come from the batch columns, which hold
+        the quote's own values; only rejected failures look their result object up.
+        """
         spec = self.layout.specs[i]
-        by_market = self.markets.by_market
         params = spec.params
         used: list[SourcePrice] = []
         rejected: list[Rejection] = []
-        bounds = FilterBounds(
-            float(self.center[i]),
-            float(self.mad_bound[i]),
-            float(self.iqr_low[i]),
-            float(self.iqr_high[i]),
-            float(self.distance_bound[i]),
-        )
         count = int(self.survivor_count[i])
+        codes = self.code[i].tolist()
+        prices = self.price[i].tolist()
+        weights = self.weight[i].tolist()
+        markets = self.layout.slot_market[i].tolist()
+        raw_prices = self.markets.price
+        stamps = self.markets.ts_ms
         for j, source in enumerate(spec.sources):
-            code = int(self.code[i, j])
-            if code == CONVERSION:
-                via = self.layout.specs[int(self.layout.slot_via[i, j])].feed
-                rejected.append(conversion_rejection(source, via))
-                continue
-            if code in (UNAVAILABLE, INVALID, STALE):
-                outcome = source_price(spec, source, by_market, {}, (), self.round_ts_ms)
-                assert isinstance(outcome, Rejection)
-                rejected.append(outcome)
-                continue
-            quote = by_market[(source.venue, source.symbol)]
-            assert isinstance(quote, Quote)
-            price = float(self.price[i, j])
-            if code == OUTLIER:
+            code = codes[j]
+            if code == USED:
+                k = markets[j]
+                used.append(
+                    SourcePrice(
+                        source.venue,
+                        source.symbol,
+                        prices[j],
+                        float(raw_prices[k]),
+                        int(stamps[k]),
+                        weights[j],
+                    )
+                )
+            elif code == OUTLIER:
                 kind = _FILTERS[int(self.refused[i, j])]
-                detail = f"{kind}: {outlier_detail(kind, price, bounds, params)}"
+                detail = f"{kind}: {outlier_detail(kind, prices[j], self._bounds(i), params)}"
                 rejected.append(
                     Rejection(source.venue, source.symbol, RejectReason.OUTLIER, detail)
                 )
             elif code == QUORUM:
                 detail = quorum_detail(count, params.quorum)
                 rejected.append(Rejection(source.venue, source.symbol, RejectReason.QUORUM, detail))
-            else:
-                weight = float(self.weight[i, j])
-                used.append(
-                    SourcePrice(
-                        source.venue, source.symbol, price, quote.price, quote.ts_ms, weight
-                    )
-                )
+            elif code == CONVERSION:
+                via = self.layout.specs[int(self.layout.slot_via[i, j])].feed
+                rejected.append(conversion_rejection(source, via))
+            else:  # UNAVAILABLE, INVALID, STALE: the result itself says why
+                by_market = self.markets.by_market
+                outcome = source_price(spec, source, by_market, {}, (), self.round_ts_ms)
+                assert isinstance(outcome, Rejection)
+                rejected.append(outcome)
         value = float(self.value[i])
         if math.isnan(value):
             return Aggregate(
@@ -138,6 +153,15 @@ class VectorRound:
             estimator=str(params.estimator),
         )
 
+    def _bounds(self, i: int) -> FilterBounds:
+        return FilterBounds(
+            float(self.center[i]),
+            float(self.mad_bound[i]),
+            float(self.iqr_low[i]),
+            float(self.iqr_high[i]),
+            float(self.distance_bound[i]),
+        )
+
     def median_used_ts_ms(self) -> Floats:
         """Per feed, the median stamp of the quotes used (NaN when none): the staleness input."""
         used = (self.code == USED) & ~np.isnan(self.value)[:, None]
@@ -159,8 +183,14 @@ def aggregate_vector(
     return aggregate_batch(layout, quote_batch(layout, results), round_ts_ms)
 
 
-def aggregate_batch(layout: RoundLayout, m: QuoteBatch, round_ts_ms: int) -> VectorRound:
-    """`aggregate_vector` from a round's columnar batch (built by `quote_batch`)."""
+def aggregate_batch(
+    layout: RoundLayout, m: QuoteBatch, round_ts_ms: int, row_ts_ms: Ints | None = None
+) -> VectorRound:
+    """`aggregate_vector` from a round's columnar batch (built by `quote_batch`).
+
+    `row_ts_ms`, one round time per row, serves a tiled layout (`aggregator.rounds`), whose
+    rows belong to different rounds; `round_ts_ms` is then only recorded.
+    """
     shape = layout.slot_market.shape
     rows = shape[0]
     idx = layout.slot_market
@@ -176,7 +206,8 @@ def aggregate_batch(layout: RoundLayout, m: QuoteBatch, round_ts_ms: int) -> Vec
     for group in layout.groups:
         g = group.index
         p = group.params
-        gc = _screen(code[g], bad, spread, m.ts_ms, idx[g], round_ts_ms, p)
+        now = round_ts_ms if row_ts_ms is None else row_ts_ms[g][:, None]
+        gc = _screen(code[g], bad, spread, m.ts_ms, idx[g], now, p)
         converted, gc = _convert(raw[g], gc, layout.slot_kind[g], layout.slot_via[g], value)
         w = layout.slot_weight[g] if p.weighting is Weighting.CONFIG else _volume(m, idx[g])
         cand = gc == USED
@@ -222,7 +253,7 @@ def _screen(
     spread: Floats,
     ts_ms: Ints,
     idx: Ints,
-    round_ts_ms: int,
+    round_ts_ms: int | Ints,
     p: AggregationParams,
 ) -> Ints:
     """`aggregator.screen.screen_quote` on every slot: the first failing rule's code."""

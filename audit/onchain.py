@@ -16,6 +16,7 @@ from eth_utils.crypto import keccak
 from web3 import AsyncWeb3
 
 from audit.journal import JournalRecord
+from audit.reports import quorum_publications, round_senders
 from audit.verify import Finding, intents
 
 ANSWER_UPDATED = "0x" + keccak(text="AnswerUpdated(int256,uint256,uint256)").hex()
@@ -59,11 +60,19 @@ async def verify_against_chain(
         if rec.kind == "session":
             for feed, info in rec.body.get("feeds", {}).items():
                 contracts[feed] = info["contract"]
-    signed = {(i.feed, i.observation.value, i.observation.timestamp): i for i in intents(records)}
+    signed: set[tuple[str, int, int]] = {
+        (i.feed, i.observation.value, i.observation.timestamp) for i in intents(records)
+    }
+    relayed, quorum_feeds, signer = quorum_publications(records)
+    signed |= relayed
     findings: list[Finding] = []
     for feed, contract in sorted(contracts.items()):
         chain = {r.round_id: r for r in await onchain_rounds(w3, contract)}
+        # In a quorum, only the rounds this node sent must be in its journal.
+        senders = await round_senders(w3, contract) if feed in quorum_feeds else None
         for r in chain.values():
+            if senders is not None and senders.get(r.round_id) != signer:
+                continue
             if (feed, r.answer, r.updated_at) not in signed:
                 findings.append(
                     Finding(

@@ -4,6 +4,9 @@ Each report must stand on its own, as the contract judged it: every observation'
 recovers, under the recorded EIP-712 domain, to the signer it names; that signer is in the
 recorded signer set; no signer twice; at least the recorded quorum; and the recorded answer and
 `updated_at` are the lower median and the oldest timestamp of the observations.
+
+Against the chain, a quorum node's journal holds only the rounds it relayed: the others'
+rounds are sent by other relays (`round_senders` tells them apart).
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
+from web3 import AsyncWeb3
 
 from audit.journal import JournalRecord
 from publisher.eip712 import Domain, SignedObservation, recover_signer
@@ -76,3 +82,41 @@ def _signature_problems(
             problems.append(f"{recovered} signed twice")
         seen.add(who)
     return problems
+
+
+NEW_ROUND = "0x" + keccak(text="NewRound(uint256,address,uint256)").hex()
+
+
+def quorum_publications(
+    records: Sequence[JournalRecord],
+) -> tuple[set[tuple[str, int, int]], set[str], str | None]:
+    """What a quorum node's journal says it put on chain: (feed, answer, updated_at) of every
+    report it relayed; the feeds it signed in a quorum; and its signer address."""
+    relayed = {
+        (rec.feed, int(rec.body["answer"]), int(rec.body["updated_at"]))
+        for rec in records
+        if rec.kind == "report" and rec.feed is not None
+    }
+    feeds: set[str] = set()
+    signer = None
+    for rec in records:
+        if rec.kind == "session" and "quorum" in rec.body:
+            feeds |= set(rec.body["quorum"].get("feeds", {}))
+            signer = rec.body.get("signer")
+    return relayed, feeds, signer
+
+
+async def round_senders(w3: AsyncWeb3[Any], contract: str) -> dict[int, str]:
+    """On-chain round id -> the address that submitted it (`NewRound`'s `startedBy`)."""
+    logs = await w3.eth.get_logs(
+        {
+            "address": w3.to_checksum_address(contract),
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [NEW_ROUND],
+        }
+    )
+    return {
+        int.from_bytes(log["topics"][1], "big"): to_checksum_address(log["topics"][2][-20:])
+        for log in logs
+    }

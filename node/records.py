@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from aggregator import Aggregate
 from feeds.quote import FetchResult, Quote
 from node.pipeline import FeedPlan
 from publisher.eip712 import SignedObservation
+
+
+def _flat(obj: Any) -> dict[str, Any]:
+    """`asdict` for a dataclass whose fields are all plain values (no nested containers).
+
+    The same dict as `asdict` gives, without its recursive deep copy: replay shapes every
+    re-planned feed this way, and `asdict` was most of its cost.
+    """
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def result_json(result: FetchResult) -> dict[str, Any]:
@@ -26,7 +41,7 @@ def aggregate_json(agg: Aggregate) -> dict[str, Any]:
         else {"low": agg.band_low, "high": agg.band_high},
         "estimator": agg.estimator,
         "error": agg.error,
-        "sources_used": [asdict(s) for s in agg.used],
+        "sources_used": [_flat(s) for s in agg.used],
         "sources_rejected": [
             {"source": r.source, "symbol": r.symbol, "reason": str(r.reason), "detail": r.detail}
             for r in agg.rejected
@@ -52,7 +67,7 @@ def plan_json(plan: FeedPlan, observation: SignedObservation | None) -> dict[str
             "reason": plan.decision.reason,
             "trips": list(plan.decision.trips),
             "verdict": plan.decision.verdict,
-            "state": asdict(plan.breaker),
+            "state": _flat(plan.breaker),
         },
         "answer": None if plan.answer is None else str(plan.answer),
         "publish": None if plan.publish is None else str(plan.publish),

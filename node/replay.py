@@ -2,8 +2,10 @@
 
 `replay_records` is pure over journal records. It evolves each feed's memory the way the live
 node did: a `session` record (a node start) resets breakers and sets the on-chain values the
-node read; a `round` record is re-planned with `node.pipeline.plan_round`, the very function the
-live node ran, under the config snapshot the round recorded; an `outcome` record that says a
+node read; a `round` record is re-planned as the live node plans, under the config snapshot the
+round recorded: its aggregates (computed many rounds at a time by `node.replay_aggregates`,
+equal to both of the live node's aggregation paths), then `node.pipeline.plan_feeds`, the live
+node's own breaker and publish step; an `outcome` record that says a
 transaction landed moves the published value, as the chain did; a `breaker_reset` record
 applies the operator's reset where the node applied it, and a `feed_paused` record pauses or
 resumes a feed's publication there (a pause outlives a session, as it does in the node).
@@ -19,19 +21,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from operator import itemgetter
 from typing import Any
 
 from audit.canonical import canonical_json
 from audit.journal import JournalRecord
 from circuit_breakers import reset
 from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
-from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
+from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_feeds
 from node.records import plan_json
+from node.replay_aggregates import RoundAggregates
 from publisher.policy import LastPublished
 
 LANDED = frozenset({"confirmed", "reconciled_landed"})
 _QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
 _FLOAT_FIELDS = frozenset({"price", "bid", "ask", "volume"})
+_QUOTE_ITEMS = itemgetter(*_QUOTE_FIELDS)
+_FLOAT_ITEMS = itemgetter(*(i for i, name in enumerate(_QUOTE_FIELDS) if name in _FLOAT_FIELDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,13 @@ def result_from_json(item: Mapping[str, Any]) -> FetchResult:
         return FetchFailure(
             item["source"], item["symbol"], FailureKind(item["kind"]), item["reason"], item["at_ms"]
         )
+    try:
+        every = _QUOTE_ITEMS(item)
+    except KeyError:  # a record written before a field existed: that field's default
+        pass
+    else:
+        if str not in map(type, _FLOAT_ITEMS(every)):
+            return Quote(*every)
     values: dict[str, Any] = {k: item[k] for k in _QUOTE_FIELDS if k in item}
     for name in _FLOAT_FIELDS & values.keys():
         if isinstance(values[name], str):
@@ -139,8 +152,12 @@ def replay_records(
     had; only rounds inside [from_ms, to_ms] and of `feed` are compared and counted, and
     passed to `on_round` (for reports and progress) with their re-planned feeds.
     """
-    replay = _Replay(rules_for, what_if, feed, on_round)
-    for rec in records:
+    everything = list(records)
+    aggregates = RoundAggregates(
+        everything, lambda rec: rules_for(rec.body["config_hash"]), result_from_json
+    )
+    replay = _Replay(rules_for, what_if, feed, on_round, aggregates)
+    for rec in everything:
         inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
         if rec.kind == "session":
             paused = {name for name, mem in replay.memory.items() if mem.paused}
@@ -168,8 +185,14 @@ def replay_records(
 
 class _Replay:
     def __init__(
-        self, rules_for: RulesFor, what_if: bool, feed: str | None, on_round: RoundHook | None
+        self,
+        rules_for: RulesFor,
+        what_if: bool,
+        feed: str | None,
+        on_round: RoundHook | None,
+        aggregates: RoundAggregates,
     ) -> None:
+        self.aggregates = aggregates
         self.on_round = on_round
         self.rules_for = rules_for
         self.what_if = what_if
@@ -190,8 +213,7 @@ class _Replay:
 
     def round(self, rec: JournalRecord, inside: bool) -> None:
         rules = self.rules_for(rec.body["config_hash"])
-        results = [result_from_json(r) for r in rec.body["results"]]
-        plans = plan_round(rules, results, rec.ts_ms, self.memory)
+        plans = plan_feeds(rules, self.aggregates.of(rec), rec.ts_ms, self.memory)
         for name, plan in plans.items():
             mem = replace(self.memory.get(name, FeedMemory()), breaker=plan.breaker)
             if self.what_if and plan.publish is not None and plan.answer is not None:
@@ -233,7 +255,15 @@ def _compare_round(
             else {}
         )
         _tally(tally, recorded, replayed)
-        if not report.what_if and canonical_json(recorded) != canonical_json(replayed):
+        # `==` is a fast pre-check: values equal as Python objects are taken as identical
+        # (only an int standing for an equal float, or -0.0 for 0.0, could pass it and
+        # differ in canonical JSON; the journal is written from the very same shapes).
+        # Anything else, NaN included, is compared as canonical JSON, bit for bit.
+        if (
+            not report.what_if
+            and recorded != replayed
+            and canonical_json(recorded) != canonical_json(replayed)
+        ):
             report.mismatches += _differences(rec.round_id, name, recorded, replayed)
 
 

@@ -53,6 +53,7 @@ class Cluster:
     contract: FeedContract
     w3: AsyncWeb3[Any]
     simulator_url: str
+    rpc_url: str
     down: set[int]
 
     def signers(self) -> list[str]:
@@ -133,7 +134,15 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         w3 = connect(stack.anvil.rpc_url)
         try:
             contract = await FeedContract.at(w3, stack.contracts[FEED])
-            yield Cluster(stack.members, processes, contract, w3, stack.simulator_url, set())
+            yield Cluster(
+                stack.members,
+                processes,
+                contract,
+                w3,
+                stack.simulator_url,
+                stack.anvil.rpc_url,
+                set(),
+            )
         finally:
             await w3.provider.disconnect()
 
@@ -252,7 +261,9 @@ async def test_a_relays_journal_verifies_and_replays_exactly(cluster: Cluster) -
         await journal.close()
     assert reports
     assert all(len(r.body["observations"]) >= QUORUM for r in reports)
-    verified = await cli_json("audit", "verify", "--journal", str(member.journal), "--json")
+    verified = await cli_json(
+        "audit", "verify", "--journal", str(member.journal), "--rpc", cluster.rpc_url, "--json"
+    )
     assert verified["findings"] == []
     replayed = await cli_json("replay", "--journal", str(member.journal), "--json")
     assert replayed["mismatches"] == []
