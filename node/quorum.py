@@ -16,6 +16,7 @@ never becomes a second transaction; and a relay submits at most once per feed pe
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -68,6 +69,8 @@ class Landed:
 
     receipt: Receipt
     published: LastPublished
+    latency_s: float
+    """From handing the report to the chain to its confirmed receipt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,7 @@ class QuorumRelay:
         await self._journal.append("report", round_id, self._clock(), body, feed=feed)
 
     async def _send(self, round_id: int, feed: str, report: Report) -> Landed | PublishError:
+        started = time.monotonic()
         try:
             receipt = await self._chain.submit(feed, report.observations, intent_id=str(round_id))
         except PublishError as exc:
@@ -275,7 +279,8 @@ class QuorumRelay:
             receipt.tx_hash,
             receipt.onchain_round_id,
         )
-        return Landed(receipt, LastPublished(report.answer, report.updated_at))
+        published = LastPublished(report.answer, report.updated_at)
+        return Landed(receipt, published, time.monotonic() - started)
 
     async def reconcile(self, records: Sequence[JournalRecord]) -> None:
         """Journal the fate of reports the last run journaled but never saw an outcome for.

@@ -369,8 +369,11 @@ class OracleNode:
         if result is None:
             return
         if isinstance(result, PublishError):
+            self.metrics.publish_failures.labels(feed, type(result).__name__).inc()
             self.status[feed] = replace(self.status[feed], publish_error=str(result))
+            self._notify("publication_failed", feed, round_id)
             return
+        self.metrics.observe_publication(feed, result.latency_s, result.receipt)
         self._memory[feed] = replace(self._memory[feed], published=result.published)
         self.status[feed] = replace(
             self.status[feed],
@@ -378,6 +381,7 @@ class OracleNode:
             published=result.published,
             publish_error=None,
         )
+        self._notify("publication", feed, round_id)
 
     def request_breaker_reset(self, feed: str) -> None:
         """An operator resets `feed`'s breaker (`KeyError` for an unknown feed).

@@ -183,6 +183,9 @@ async def test_the_relay_submits_the_median_of_the_quorum_after_journaling_the_r
     assert intent == str(quorum.node.round_id)
     [report] = await quorum.journal.records(kind="report")
     assert sorted(o["from"] is not None for o in report.body["observations"]) == [True] * 3
+    assert 'oracle_publish_gas_used_total{feed="BTC/USD"} 90000.0' in (
+        quorum.node.metrics.render().decode()
+    )
 
 
 async def test_a_relay_submits_once_per_slot_even_when_the_policy_asks_again(
