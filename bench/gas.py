@@ -1,12 +1,14 @@
 """Benchmark: gas of one OracleFeed update on anvil, per signer count.
 
-    .venv/bin/python bench/gas.py [--signers 1 4 7 13 16] [--extra 9]
+    .venv/bin/python bench/gas.py [--signers 1 4 7 13 16] [--extra 9] [--no-new-round]
 
 Starts its own anvil (the pinned npm build, default hardfork), deploys one feed per signer
 count (quorum = every signer), publishes 128 + `extra` reports through the node's publishing
-path and prints one JSON line per signer count:
+path and prints one JSON line per signer count (with --no-new-round, feeds deployed to emit
+AnswerUpdated only):
 
-    {"signers": N, "first_write": G1, "steady": G2, "intrinsic": I, "ecrecover": E}
+    {"signers": N, "first_write": G1, "steady": G2, "intrinsic": I, "ecrecover": E,
+     "new_round_event": true}
 
 `first_write` is the median gas while the 128-round ring buffer fills (fresh slots), `steady`
 the median after it wrapped (slots overwritten). The baseline measured in the same run is
@@ -36,13 +38,15 @@ from publisher.anvil import running_anvil
 from publisher.gas import measure_feed_gas
 
 
-async def main(signer_counts: list[int], extra: int) -> None:
+async def main(signer_counts: list[int], extra: int, new_round_event: bool) -> None:
     async with running_anvil() as anvil:
         w3 = AsyncWeb3(AsyncHTTPProvider(anvil.rpc_url))
         try:
             sender = Account.from_key(anvil.dev_keys[0])
             for count in signer_counts:
-                figures = await measure_feed_gas(w3, sender, count, extra=extra)
+                figures = await measure_feed_gas(
+                    w3, sender, count, extra=extra, new_round_event=new_round_event
+                )
                 print(json.dumps(figures.as_json()), flush=True)
         finally:
             await w3.provider.disconnect()
@@ -52,5 +56,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--signers", type=int, nargs="+", default=[1, 4, 7, 13, 16])
     parser.add_argument("--extra", type=int, default=9, help="reports after the ring wrapped")
+    parser.add_argument(
+        "--no-new-round",
+        action="store_true",
+        help="feeds deployed to emit AnswerUpdated only (no NewRound)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.signers, args.extra))
+    asyncio.run(main(args.signers, args.extra, not args.no_new_round))

@@ -38,8 +38,9 @@ class GasFigures:
     steady: int
     intrinsic: int
     ecrecover: int
+    new_round_event: bool
 
-    def as_json(self) -> dict[str, int]:
+    def as_json(self) -> dict[str, int | bool]:
         return asdict(self)
 
 
@@ -50,14 +51,26 @@ def calldata_gas(data: bytes) -> int:
 
 
 async def measure_feed_gas(
-    w3: AsyncWeb3[Any], sender: LocalAccount, signers: int, *, extra: int = 9
+    w3: AsyncWeb3[Any],
+    sender: LocalAccount,
+    signers: int,
+    *,
+    extra: int = 9,
+    new_round_event: bool = True,
 ) -> GasFigures:
-    """Gas of one report with `signers` observations, first writes and steady state."""
+    """Gas of one report with `signers` observations, first writes and steady state, on a
+    feed deployed with or without Chainlink's NewRound event."""
     keys = [LocalSigner(Account.create()) for _ in range(signers)]
     chain_id = int(await w3.eth.chain_id)
     manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
     feed = await FeedContract.deploy(
-        w3, manager, 8, f"GAS/{signers}", [k.address for k in keys], signers
+        w3,
+        manager,
+        8,
+        f"GAS/{signers}",
+        [k.address for k in keys],
+        signers,
+        new_round_event=new_round_event,
     )
     now = int((await w3.eth.get_block("latest"))["timestamp"])
     # Strictly increasing timestamps, all in the past: every report is fresh and valid.
@@ -80,4 +93,5 @@ async def measure_feed_gas(
         steady=int(statistics.median(used[ROUND_HISTORY:])),
         intrinsic=TX_BASE_GAS + calldata_gas(last_calldata),
         ecrecover=ECRECOVER_GAS * signers,
+        new_round_event=new_round_event,
     )

@@ -78,6 +78,7 @@ contract OracleFeed {
     uint256 private constant SIGNATURE_BYTES = 64;
     uint256 private constant ADDRESS_BYTES = 20;
     uint256 private constant MASK_64 = (1 << 64) - 1;
+    uint256 private constant NOT_A_MEMBER = type(uint256).max;
 
     // Header slot: [ commitment:160 | quorum:8 | latestRoundId:40 | latestObservationTs:48 ].
     uint256 private constant QUORUM_SHIFT = 160;
@@ -142,6 +143,9 @@ contract OracleFeed {
     uint8 public immutable decimals;
     uint256 private immutable CACHED_CHAIN_ID;
     bytes32 private immutable CACHED_DOMAIN_SEPARATOR;
+    /// @notice Whether each update emits NewRound besides AnswerUpdated (1,756 gas): Chainlink's
+    /// OCR aggregators emit both; a feed whose readers index AnswerUpdated only may skip it.
+    bool public immutable emitsNewRound;
 
     /// @dev The only slot `submit` reads: see the header layout above.
     uint256 private s_header;
@@ -155,7 +159,14 @@ contract OracleFeed {
 
     // ---------------------------------------------------------------- construction, admin
 
-    constructor(uint8 decimals_, string memory description_, address[] memory signers_, uint8 quorum_) {
+    constructor(
+        uint8 decimals_,
+        string memory description_,
+        address[] memory signers_,
+        uint8 quorum_,
+        bool emitsNewRound_
+    ) {
+        emitsNewRound = emitsNewRound_;
         decimals = decimals_;
         description = description_;
         owner = msg.sender;
@@ -275,9 +286,10 @@ contract OracleFeed {
             let prev := sub(0, shl(191, 1)) // int192 min: nothing sorts below it
             for { let p := REPORT_HEADER_BYTES } lt(p, end) { p := add(p, 0x40) } {
                 let word := calldataload(p)
+                let bad
                 {
                     let value := sar(valueShift, shl(8, word))
-                    refused := or(refused, slt(value, prev))
+                    bad := slt(value, prev)
                     prev := value
                     mstore(MEM_VALUE, value)
                     let delta := shr(mload(MEM_DELTA_SHIFT), shl(w, word))
@@ -289,7 +301,7 @@ contract OracleFeed {
                 {
                     let vs := calldataload(add(p, 0x20))
                     let s := and(vs, S_MASK)
-                    refused := or(refused, gt(s, MAX_LOW_S))
+                    bad := or(bad, gt(s, MAX_LOW_S))
                     mstore(MEM_STRUCT_HASH, keccak256(MEM_TYPEHASH, 0x60))
                     mstore(MEM_DIGEST, keccak256(MEM_DIGEST_INPUT, 0x42))
                     mstore(MEM_V, add(shr(255, vs), 27))
@@ -298,17 +310,15 @@ contract OracleFeed {
                 }
                 // A failed recovery returns no data and leaves the digest in place.
                 pop(staticcall(gas(), 1, MEM_DIGEST, 0x80, MEM_DIGEST, 0x20))
-                refused := or(refused, iszero(returndatasize()))
-                let index := byte(0, word)
-                let bit := shl(index, 1)
-                refused := or(refused, and(seen, bit))
-                seen := or(seen, bit)
-                mstore(add(MEM_SET, shl(5, index)), mload(MEM_DIGEST))
+                refused := or(refused, or(bad, iszero(returndatasize())))
+                seen := or(seen, shl(byte(0, word), 1))
+                mstore(add(MEM_SET, shl(5, byte(0, word))), mload(MEM_DIGEST))
             }
             let oldest := mload(MEM_BASE)
             newest := add(oldest, newest)
             let m := byte(2, calldataload(0))
-            // Every index names a position below m; members that did not sign follow `end`.
+            // Every index names a position below m. The members that did not sign follow `end`:
+            // exactly m - n of them, all consumed, so the n indices were n distinct positions.
             refused := or(refused, or(iszero(baseSeen), shr(m, seen)))
             let absent := end
             if iszero(eq(seen, sub(shl(m, 1), 1))) {
@@ -319,9 +329,13 @@ contract OracleFeed {
                     }
                 }
             }
+            refused := or(
+                refused,
+                iszero(and(eq(absent, calldatasize()), eq(calldatasize(), add(end, mul(sub(m, byte(1, calldataload(0))), ADDRESS_BYTES)))))
+            )
             mstore(0x40, add(MEM_SET, shl(5, 0x100))) // past any index a report can name
             refused := or(
-                or(refused, iszero(eq(absent, calldatasize()))),
+                refused,
                 or(
                     iszero(eq(shr(96, keccak256(MEM_SET, shl(5, m))), and(header, MASK_160))),
                     or(iszero(gt(oldest, shr(TS_SHIFT, header))), gt(newest, add(timestamp(), MAX_FUTURE_DRIFT)))
@@ -336,6 +350,7 @@ contract OracleFeed {
     /// updatedAt is the report's base timestamp, its oldest (`fallback` checked one is).
     function _record(uint256 header, uint256 newest) private {
         bytes32 newRound = NewRound.selector;
+        bool emitNewRound = emitsNewRound;
         bytes32 answerUpdated = AnswerUpdated.selector;
         assembly {
             let lead := calldataload(0)
@@ -348,7 +363,7 @@ contract OracleFeed {
             sstore(s_header.slot, or(and(header, sub(shl(ROUND_SHIFT, 1), 1)), or(shl(ROUND_SHIFT, next), shl(TS_SHIFT, newest))))
             sstore(add(s_rounds.slot, mod(next, ROUND_HISTORY)), or(shl(192, oldest), and(answer, 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
             mstore(0x00, oldest)
-            log3(0x00, 0x20, newRound, next, caller())
+            if emitNewRound { log3(0x00, 0x20, newRound, next, caller()) }
             log3(0x00, 0x20, answerUpdated, answer, next)
         }
     }
@@ -409,7 +424,8 @@ contract OracleFeed {
         uint256 seen;
         bool baseSeen;
         for (uint256 i = 0; i < n; ++i) {
-            (uint256 index, int256 value, uint256 ts, bytes32 r, uint256 vs) = _observation(i, w, d, base);
+            // Where the report placed each signer (its index) is checked below, with the set.
+            (, int256 value, uint256 ts, bytes32 r, uint256 vs) = _observation(i, w, d, base);
             if (value < previous) revert ValuesNotSorted(i);
             previous = value;
             uint256 s = vs & S_MASK;
@@ -421,14 +437,18 @@ contract OracleFeed {
             );
             address signer = ecrecover(digest, uint8((vs >> 255) + 27), r, bytes32(s));
             if (signer == address(0)) revert InvalidSignature(i);
-            if (!_isMember(signer)) revert UnauthorizedSigner(i, signer);
-            if ((seen >> index) & 1 != 0) revert DuplicateSigner(i, signer);
-            seen |= 1 << index;
+            uint256 position = _positionOf(signer);
+            if (position == NOT_A_MEMBER) revert UnauthorizedSigner(i, signer);
+            if ((seen >> position) & 1 != 0) revert DuplicateSigner(i, signer);
+            seen |= 1 << position;
             baseSeen = baseSeen || ts == base;
         }
-        if (!baseSeen) revert MalformedReport(msg.data.length);
-        // Every signer is a member: a wrong position, count or absent member means the report
-        // was built for another set (or another order of this one).
+        uint256 end = REPORT_HEADER_BYTES + n * (1 + w + d + SIGNATURE_BYTES);
+        if (!baseSeen || m < n || msg.data.length != end + (m - n) * ADDRESS_BYTES) {
+            revert MalformedReport(msg.data.length);
+        }
+        // Every signer is a distinct member: a wrong position, count or absent member means the
+        // report was built for another set (or another order of this one).
         address[] storage set = s_signers;
         if (m != set.length) revert SignerSetMismatch(committed);
         for (uint256 j = 0; j < m; ++j) {
@@ -480,12 +500,13 @@ contract OracleFeed {
         }
     }
 
-    function _isMember(address signer) private view returns (bool) {
+    /// @dev The signer's position in the set, NOT_A_MEMBER if it is none.
+    function _positionOf(address signer) private view returns (uint256) {
         address[] storage set = s_signers;
         for (uint256 j = 0; j < set.length; ++j) {
-            if (set[j] == signer) return true;
+            if (set[j] == signer) return j;
         }
-        return false;
+        return NOT_A_MEMBER;
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {

@@ -6,8 +6,10 @@ import pytest
 from feed_helpers import DECIMALS, DESCRIPTION, Chain, make_signers, sign_all
 from web3.logs import DISCARD
 
+from publisher.eip712 import INT192_MAX, INT192_MIN
 from publisher.errors import TransactionRevertedError
-from publisher.feed_contract import RoundData
+from publisher.feed_contract import FeedContract, RoundData
+from publisher.report import signer_set_commitment
 
 
 async def test_update_with_a_single_signer_is_accepted(chain: Chain, deploy_feed) -> None:
@@ -141,6 +143,7 @@ async def test_update_emits_chainlink_new_round_and_answer_updated(
     assert [dict(e["args"]) for e in answer_updated] == [
         {"current": 2, "roundId": 1, "updatedAt": now}
     ]
+    assert await feed.emits_new_round() is True
 
 
 def feed_abi() -> list[dict[str, object]]:
@@ -148,3 +151,59 @@ def feed_abi() -> list[dict[str, object]]:
 
     abi: list[dict[str, object]] = load_artifact()["abi"]
     return abi
+
+
+async def test_the_extremes_of_int192_are_stored(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 2)
+    batch = await sign_all(feed.domain(), signers, [INT192_MAX, INT192_MIN], await chain.now())
+
+    await feed.submit(batch, chain.owner)
+
+    assert (await feed.latest_round_data()).answer == INT192_MIN
+
+
+async def test_a_feed_without_new_round_emits_answer_updated_only(
+    chain: Chain, deploy_feed
+) -> None:
+    signers = make_signers(1)
+    feed = await FeedContract.deploy(
+        chain.w3, chain.owner, DECIMALS, DESCRIPTION, [signers[0].address], 1, new_round_event=False
+    )
+    now = await chain.now()
+
+    outcome = await feed.submit(await sign_all(feed.domain(), signers, [5], now), chain.owner)
+
+    contract = chain.w3.eth.contract(address=feed.address, abi=feed_abi())
+    receipt = await chain.w3.eth.get_transaction_receipt(outcome.tx_hash)
+    assert contract.events.NewRound().process_receipt(receipt, errors=DISCARD) == ()
+    assert len(contract.events.AnswerUpdated().process_receipt(receipt, errors=DISCARD)) == 1
+    assert outcome.round_id == 1
+    assert await feed.emits_new_round() is False
+
+
+async def test_signer_set_commitment_is_the_encoders(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(3)
+    feed = await deploy_feed(signers, 2)
+    contract = chain.w3.eth.contract(address=feed.address, abi=feed_abi())
+
+    committed = await contract.functions.signerSetCommitment().call()
+
+    assert committed == signer_set_commitment([s.address for s in signers])
+
+
+async def test_submit_rereads_a_signer_set_changed_behind_its_back(
+    chain: Chain, deploy_feed
+) -> None:
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 2)
+    now = await chain.now()
+    await feed.submit(await sign_all(feed.domain(), signers, [1, 2], now - 5), chain.owner)
+    # Another handle on the same feed (an operator's tool) reorders the set.
+    admin = FeedContract(chain.w3, feed.address, feed.chain_id)
+    await admin.set_signers([signers[1].address, signers[0].address], 2, chain.owner)
+
+    outcome = await feed.submit(await sign_all(feed.domain(), signers, [3, 4], now), chain.owner)
+
+    assert outcome.round_id == 2
+    assert (await feed.latest_round_data()).answer == 3
