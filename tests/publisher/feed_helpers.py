@@ -66,16 +66,20 @@ def as_report(observations: Sequence[SignedObservation], signer_set: Sequence[st
 
 
 def raw_report(
-    items: Sequence[tuple[int, int, bytes, bytes, int]], signer_set: Sequence[str]
+    items: Sequence[tuple[int, int, bytes, bytes, int]],
+    signer_set: Sequence[str],
+    *,
+    trailing: bytes = b"",
 ) -> bytes:
-    """A report from raw (value, timestamp, r, vs, signer index) items, values in 24 bytes and
-    timestamps in full (base 0, 7-byte offsets): any bytes at all. Members no item names are
-    appended as the report format requires."""
-    header = bytes([REPORT_FORMAT, len(items), len(signer_set), 24, 7]) + bytes(8)
+    """A report from raw (value, timestamp, r, vs, signer index) items, in the order given,
+    values in 24 bytes and timestamps as 7-byte offsets from the oldest: any bytes at all.
+    Members no item names are appended as the format requires, then `trailing`."""
+    base = min((ts for _, ts, *_ in items), default=0)
+    header = bytes([REPORT_FORMAT, len(items), len(signer_set), 24, 7]) + base.to_bytes(8, "big")
     body = b"".join(
-        bytes([i]) + v.to_bytes(24, "big", signed=True) + ts.to_bytes(7, "big") + r + vs
+        bytes([i]) + v.to_bytes(24, "big", signed=True) + (ts - base).to_bytes(7, "big") + r + vs
         for v, ts, r, vs, i in items
     )
     named = {i for *_, i in items}
     absent = b"".join(bytes.fromhex(a[2:]) for j, a in enumerate(signer_set) if j not in named)
-    return header + body + absent
+    return header + body + absent + trailing

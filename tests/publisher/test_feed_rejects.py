@@ -198,3 +198,100 @@ async def test_rejects_a_value_the_signer_did_not_sign(chain: Chain, deploy_feed
     )
 
     assert error.error_name in ("UnauthorizedSigner", "InvalidSignature")
+
+
+async def test_rejects_a_report_of_another_format(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    batch = await sign_all(feed.domain(), signers, [1], await chain.now())
+    report = as_report(batch, [signers[0].address])
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, b"\x01" + report[1:]))
+
+    assert (error.error_name, error.error_args) == ("MalformedReport", (len(report),))
+
+
+async def test_rejects_a_truncated_report(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    batch = await sign_all(feed.domain(), signers, [1], await chain.now())
+    report = as_report(batch, [signers[0].address])[:-1]
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, report))
+
+    assert (error.error_name, error.error_args) == ("MalformedReport", (len(report),))
+
+
+async def test_rejects_bytes_after_the_absent_members(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 1)
+    [observation] = await sign_all(feed.domain(), signers[:1], [1], await chain.now())
+    r, vs = observation.compact()
+    report = raw_report(
+        [(1, observation.timestamp, r, vs, 0)], [s.address for s in signers], trailing=b"\x00"
+    )
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, report))
+
+    assert error.error_name == "MalformedReport"
+
+
+async def test_rejects_a_base_timestamp_that_no_observation_carries(
+    chain: Chain, deploy_feed
+) -> None:
+    # updatedAt is the report's base: it must be the oldest observation's own timestamp.
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    [observation] = await sign_all(feed.domain(), signers, [1], await chain.now())
+    report = bytearray(as_report([observation], [signers[0].address]))
+    report[4] = 1  # one offset byte: 0 + the signed timestamp - (base - 1) = 1
+    report[5:13] = (observation.timestamp - 1).to_bytes(8, "big")
+    report[13 + 2 : 13 + 2] = b"\x01"
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, bytes(report)))
+
+    assert error.error_name == "MalformedReport"
+
+
+async def test_rejects_one_signer_placed_at_two_positions(chain: Chain, deploy_feed) -> None:
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 2)
+    now = await chain.now()
+    first = await signers[0].sign_observation(feed.domain(), 1, now)
+    second = await signers[0].sign_observation(feed.domain(), 2, now - 1)
+    items = [(o.value, o.timestamp, *o.compact(), i) for i, o in enumerate([first, second])]
+
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, raw_report(items, [s.address for s in signers]))
+    )
+
+    assert (error.error_name, error.error_args) == ("DuplicateSigner", (1, signers[0].address))
+
+
+async def test_rejects_a_report_built_for_another_order_of_the_set(
+    chain: Chain, deploy_feed
+) -> None:
+    signers = make_signers(2)
+    feed = await deploy_feed(signers, 2)
+    batch = await sign_all(feed.domain(), signers, [1, 2], await chain.now())
+    swapped = [signers[1].address, signers[0].address]
+
+    error = await rejected_with(call_submit_raw(chain, feed.address, as_report(batch, swapped)))
+
+    assert error.error_name == "SignerSetMismatch"
+
+
+async def test_rejects_a_report_naming_a_removed_member_as_absent(
+    chain: Chain, deploy_feed
+) -> None:
+    old = make_signers(2)
+    feed = await deploy_feed(old, 1)
+    replacement = make_signers(1)[0]
+    await feed.set_signers([old[0].address, replacement.address], 1, chain.owner)
+    batch = await sign_all(feed.domain(), old[:1], [1], await chain.now())
+
+    error = await rejected_with(
+        call_submit_raw(chain, feed.address, as_report(batch, [s.address for s in old]))
+    )
+
+    assert error.error_name == "SignerSetMismatch"
