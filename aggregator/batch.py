@@ -39,7 +39,7 @@ class QuoteBatch:
     has_book: Bools
     ts_ms: Ints
     volume: Floats
-    results: tuple[FetchResult, ...]
+    results: Sequence[FetchResult]
 
     @cached_property
     def by_market(self) -> dict[tuple[str, str], FetchResult]:

@@ -42,6 +42,18 @@ def aggregate_rounds(
         column("volume"),
         (),
     )
+    return aggregate_stacked(layout, tall, batches, round_ts_ms)
+
+
+def aggregate_stacked(
+    layout: RoundLayout,
+    tall: QuoteBatch,
+    batches: Sequence[QuoteBatch],
+    round_ts_ms: Sequence[int],
+) -> list[VectorRound]:
+    """`aggregate_rounds` when the caller already holds the batches stacked: `tall` is every
+    batch's columns one after the other (M markets each); its `results` are not read."""
+    count = len(batches)
     feeds = len(layout.specs)
     row_ts = np.repeat(np.asarray(round_ts_ms, dtype=np.int64), feeds)
     whole = aggregate_batch(layout.tiled(count), tall, int(round_ts_ms[0]), row_ts)

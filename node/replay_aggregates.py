@@ -10,15 +10,22 @@ small configs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from itertools import chain, repeat
+from operator import itemgetter
+from typing import Any, overload
+
+import numpy as np
 
 from aggregator import Aggregate
-from aggregator.batch import quote_batch
-from aggregator.rounds import aggregate_rounds
+from aggregator.batch import QuoteBatch, quote_batch
+from aggregator.grid import Floats
+from aggregator.layout import INVALID, UNAVAILABLE
+from aggregator.rounds import aggregate_rounds, aggregate_stacked
 from aggregator.vector import RoundLayout, VectorRound
 from audit.journal import JournalRecord
-from feeds.quote import FetchResult
+from feeds.quote import FailureKind, FetchResult
 from node.pipeline import RoundRules
 
 CHUNK = 256
@@ -68,10 +75,16 @@ class RoundAggregates:
                 break
             chunk.append(rec)
         layout = self._layout(rules)
-        batches = [
-            quote_batch(layout, [self._read(item) for item in rec.body["results"]]) for rec in chunk
-        ]
-        computed = aggregate_rounds(layout, batches, [rec.ts_ms for rec in chunk])
+        times = [rec.ts_ms for rec in chunk]
+        stacked = stacked_batches(layout, chunk, self._read)
+        if stacked is None:  # a field missing or a market answered twice: object by object
+            batches = [
+                quote_batch(layout, [self._read(item) for item in rec.body["results"]])
+                for rec in chunk
+            ]
+            computed = aggregate_rounds(layout, batches, times)
+        else:
+            computed = aggregate_stacked(layout, *stacked, times)
         self._ready.update(zip((rec.seq for rec in chunk), computed, strict=True))
 
     def _layout(self, rules: RoundRules) -> RoundLayout:
@@ -85,3 +98,120 @@ class RoundAggregates:
                 RoundLayout.build([r.spec for r in rules.feeds]),
             )
         return known[1]
+
+
+class LazyResults(Sequence[FetchResult]):
+    """A round's journaled results, rebuilt as objects only when first read.
+
+    Only the provenance of a source rejected for its fetch result (a failure, a stale or
+    invalid quote) reads the objects; a clean round never builds them.
+    """
+
+    def __init__(self, items: Sequence[Mapping[str, Any]], read: ResultReader) -> None:
+        self._items = items
+        self._read = read
+        self._results: list[FetchResult] | None = None
+
+    def _all(self) -> list[FetchResult]:
+        if self._results is None:
+            self._results = [self._read(item) for item in self._items]
+        return self._results
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> FetchResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[FetchResult]: ...
+    def __getitem__(self, index: int | slice) -> FetchResult | Sequence[FetchResult]:
+        return self._all()[index]
+
+
+_TYPE = itemgetter("type")
+_KEY = itemgetter("source", "symbol")
+_FLOAT_COLUMNS = ("price", "bid", "ask", "volume", "exchange_ts_ms")
+
+
+def stacked_batches(
+    layout: RoundLayout, chunk: Sequence[JournalRecord], read: ResultReader
+) -> tuple[QuoteBatch, list[QuoteBatch]] | None:
+    """The chunk's rounds as quote batches, read column by column from the journal's JSON.
+
+    Returns the stacked batch (round r's markets at r*M .. r*M+M-1) and one view of it per
+    round, equal to `quote_batch(layout, [read(item) ...])` for that round; None when the
+    chunk needs the object path (a market with two results in one round, a missing field).
+    """
+    per_round = [rec.body["results"] for rec in chunk]
+    items: list[Mapping[str, Any]] = list(chain.from_iterable(per_round))
+    markets = len(layout.markets)
+    rounds = np.arange(len(chunk), dtype=np.int64)
+    offsets = np.repeat(rounds * markets, [len(r) for r in per_round])
+    try:
+        keys = map(_KEY, items)
+        local = np.fromiter(map(layout.market_index.get, keys, repeat(-1)), np.int64, len(items))
+        is_quote = np.fromiter(map("quote".__eq__, map(_TYPE, items)), bool, len(items))
+    except KeyError:
+        return None
+    known = local >= 0
+    pos = local + offsets
+    if known.any() and np.bincount(pos[known]).max() > 1:
+        return None
+    size = markets * len(chunk)
+    status = np.full(size, UNAVAILABLE, dtype=np.int64)
+    failed = known & ~is_quote
+    if failed.any():
+        kinds = [items[i].get("kind") for i in np.flatnonzero(failed)]
+        bad = np.array([kind == FailureKind.BAD_DATA for kind in kinds], dtype=bool)
+        status[pos[failed]] = np.where(bad, INVALID, UNAVAILABLE)
+    taken = known & is_quote
+    quotes = [items[i] for i in np.flatnonzero(taken)] if not taken.all() else items
+    at = pos[taken]
+    try:
+        columns = {name: _floats(quotes, name) for name in _FLOAT_COLUMNS}
+        received = np.fromiter(map(itemgetter("received_ts_ms"), quotes), np.int64, len(quotes))
+    except KeyError:
+        return None
+    price, bid, ask, volume = (np.full(size, np.nan) for _ in range(4))
+    ts = np.zeros(size, dtype=np.int64)
+    book = np.zeros(size, dtype=bool)
+    status[at] = 0
+    price[at], bid[at], ask[at] = columns["price"], columns["bid"], columns["ask"]
+    volume[at] = columns["volume"]
+    exchange = columns["exchange_ts_ms"]
+    stamped = ~np.isnan(exchange)
+    # Stamps are integers below 2**53: the float column holds them exactly.
+    ts[at] = np.where(stamped, np.where(stamped, exchange, 0.0).astype(np.int64), received)
+    book[at] = ~np.isnan(bid[at]) & ~np.isnan(ask[at])
+    tall = QuoteBatch(status, price, bid, ask, book, ts, volume, ())
+    views = [
+        _view(tall, slice(r * markets, (r + 1) * markets), LazyResults(results, read))
+        for r, results in enumerate(per_round)
+    ]
+    return tall, views
+
+
+def _view(tall: QuoteBatch, rows: slice, results: Sequence[FetchResult]) -> QuoteBatch:
+    return QuoteBatch(
+        tall.status[rows],
+        tall.price[rows],
+        tall.bid[rows],
+        tall.ask[rows],
+        tall.has_book[rows],
+        tall.ts_ms[rows],
+        tall.volume[rows],
+        results,
+    )
+
+
+def _floats(items: Sequence[Mapping[str, Any]], name: str) -> Floats:
+    """One field of every item as float64: None is NaN, a non-finite float's name its value."""
+    get = itemgetter(name)
+    try:
+        return np.fromiter(map(get, items), np.float64, len(items))
+    except (TypeError, ValueError):
+        return np.array([_float(v) for v in map(get, items)], dtype=np.float64)
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
