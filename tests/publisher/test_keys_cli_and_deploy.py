@@ -124,3 +124,33 @@ async def test_deploy_prints_the_address_as_json_and_the_contract_has_the_signer
         assert await feed.description() == "BTC/USD"
     finally:
         await w3.provider.disconnect()
+
+
+@pytest.mark.integration
+async def test_deploy_without_new_round_makes_a_feed_that_emits_answer_updated_only(
+    anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keystore, secret = tmp_path / "owner.json", passphrase_file(tmp_path)
+    key_file = tmp_path / "owner.key"
+    key_file.write_text(anvil.dev_keys[0])
+    await asyncio.to_thread(
+        main,
+        ["keys", "import", "--keystore", str(keystore), "--passphrase-file", str(secret),
+         "--key-file", str(key_file)],
+    )  # fmt: skip
+    capsys.readouterr()
+
+    code = await asyncio.to_thread(
+        main,
+        ["deploy", "--rpc", anvil.rpc_url, "--keystore", str(keystore), "--passphrase-file",
+         str(secret), "--feed", "ETH/USD", "--signer", Account.create().address,
+         "--no-new-round", "--json"],
+    )  # fmt: skip
+    printed: dict[str, Any] = json.loads(capsys.readouterr().out)
+
+    assert (code, printed["new_round_event"]) == (0, False)
+    w3 = AsyncWeb3(AsyncHTTPProvider(anvil.rpc_url))
+    try:
+        assert await (await FeedContract.at(w3, printed["address"])).emits_new_round() is False
+    finally:
+        await w3.provider.disconnect()
