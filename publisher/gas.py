@@ -4,7 +4,9 @@
 ROUND_HISTORY + `extra` reports through the real publishing path (`FeedContract.submit` and a
 `TransactionManager`) and reads gasUsed from the receipts. `first_write` is the median over the
 reports that fill the ring buffer (each writes a fresh slot); `steady` the median over the
-reports after it wrapped (each overwrites a slot): what an oracle pays for ever after.
+reports after it wrapped (each overwrites a slot): what an oracle pays for ever after. The
+observations of one report differ in value and, as from separate nodes, in timestamp (up to
+CLOCK_SPREAD_S - 1 seconds apart).
 
 `intrinsic` is the transaction's floor before any code runs (21,000 + calldata bytes at 16/4
 gas, EIP-2028), measured on a steady report, and `ecrecover` the precompile's fixed 3,000 per
@@ -29,6 +31,7 @@ from publisher.txmanager import TransactionManager, TxSettings
 ROUND_HISTORY = 128
 ECRECOVER_GAS = 3_000
 TX_BASE_GAS = 21_000
+CLOCK_SPREAD_S = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +81,13 @@ async def measure_feed_gas(
     used: list[int] = []
     last_calldata = b""
     for k in range(ROUND_HISTORY + extra):
-        ts = start + k
-        # Realistic answers: a BTC price with 8 decimals, slightly different per signer.
+        ts = start + 10 * k
+        # Realistic observations: a BTC price with 8 decimals, slightly different per signer,
+        # each stamped by its own node's clock a few seconds apart.
         observations = [
-            await key.sign_observation(feed.domain(), 6_000_000_000_000 + 1_000 * i + k, ts)
+            await key.sign_observation(
+                feed.domain(), 6_000_000_000_000 + 1_000 * i + k, ts - i % CLOCK_SPREAD_S
+            )
             for i, key in enumerate(keys)
         ]
         outcome = await feed.submit(observations, manager)
