@@ -7,19 +7,20 @@ pragma solidity 0.8.28;
 /// signatures, every one of which is verified here (no optimistic shortcut), never from
 /// msg.sender.
 ///
-/// Invariants of an accepted report (checked in `submit`):
+/// Invariants of an accepted report (checked in `fallback`: a report is the raw calldata):
 /// - at least `quorum` observations, each signed by a distinct member of the signer set;
 /// - values sorted ascending (non-decreasing), so the median is read at the middle index;
 /// - every timestamp strictly newer than the newest observation of every earlier accepted
 ///   report (`latestObservationTimestamp`), which makes every signature single-use, and not
 ///   more than MAX_FUTURE_DRIFT seconds ahead of block.timestamp;
-/// - low-s signatures only (EIP-2), in EIP-2098 compact form (r, vs).
+/// - low-s signatures only (EIP-2), in EIP-2098 compact form (r, vs);
+/// - `base` is the timestamp of some observation (the oldest: offsets are unsigned).
 ///
 /// Gas design (see README, "Contract and gas"): the signer set is committed in storage as one
 /// 160-bit hash. A report names, for each observation, its signer's position in the set; the
 /// contract puts each RECOVERED address at that position and takes the members that did not
 /// sign from calldata, then hashes the whole set and compares it with the commitment. A member
-/// who signed thus costs no calldata at all, and authorization costs one hash instead of a cold
+/// who signed thus costs one index byte, and authorization costs one hash instead of a cold
 /// storage read per signer. The commitment, the quorum, the latest round id and the latest
 /// observation timestamp share one storage slot; each round is one slot of a 128-round ring. A
 /// steady-state update touches exactly two storage slots whatever the signer count. The
@@ -241,7 +242,8 @@ contract OracleFeed {
 
     /// @notice Accept a report of signed observations and store their median as a new round.
     /// The calldata IS the report (see the layout in the contract's documentation); reverts
-    /// with a custom error naming the broken invariant. The new round id is in NewRound.
+    /// with a custom error naming the broken invariant. The new round id is in AnswerUpdated
+    /// (and NewRound, if the feed emits it).
     ///
     /// The check runs in one assembly pass that only decides valid or not (every observation
     /// is verified, the verdicts OR-ed, one branch at the end); a refused report is then
