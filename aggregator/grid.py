@@ -133,7 +133,8 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
     ordered = sorted_rows(price, cand)
     middle = n.middle(ordered)
     center = n.median_of(*middle)
-    deviations = sorted_rows(np.abs(price - center[:, None]), cand)
+    distance = np.abs(price - center[:, None])
+    deviations = sorted_rows(distance, cand)
     spread = np.maximum(MAD_SCALE * n.median(deviations), params.min_mad * center)
     mad_bound = params.mad_k * spread
     q1 = n.quantile(ordered, 0.25)
@@ -145,7 +146,6 @@ def combine_grid(price: Floats, weight: Floats, params: AggregationParams) -> Gr
     refused = np.zeros(price.shape, dtype=np.int8)
     judged = cand & (n.n >= MIN_CANDIDATES)[:, None]
     with np.errstate(invalid="ignore"):
-        distance = np.abs(price - center[:, None])
         for kind in params.filters:
             if kind is OutlierFilter.MAD:
                 hit = distance > mad_bound[:, None]

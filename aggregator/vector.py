@@ -21,7 +21,7 @@ from aggregator.batch import QuoteBatch, quote_batch
 from aggregator.combine import quorum_detail, sorted_rejections
 from aggregator.filters import FilterBounds, outlier_detail
 from aggregator.graph import conversion_rejection, source_price
-from aggregator.grid import FILTER_CODES, Bools, Floats, GridResult, Ints, combine_grid
+from aggregator.grid import FILTER_CODES, Bools, Floats, GridResult, Ints, RowCounts, combine_grid
 from aggregator.layout import (
     CONVERSION,
     INVALID,
@@ -166,11 +166,8 @@ class VectorRound:
         """Per feed, the median stamp of the quotes used (NaN when none): the staleness input."""
         used = (self.code == USED) & ~np.isnan(self.value)[:, None]
         stamps = np.sort(np.where(used, self.markets.ts_ms[self.layout.slot_market], _BIG), axis=1)
-        n = used.sum(axis=1)
-        lo = np.take_along_axis(stamps, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
-        hi = np.take_along_axis(stamps, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
-        mid = np.where(n % 2 == 1, lo.astype(np.float64), (lo + hi) / 2)
-        return np.where(n > 0, mid, np.nan)
+        counts = RowCounts.of(used.sum(axis=1), stamps.shape[1])
+        return counts.median(stamps)  # int stamps: exact as float64 below 2**53
 
     def aggregates(self) -> dict[str, Aggregate]:
         return {s.feed: self.aggregate_row(i) for i, s in enumerate(self.layout.specs)}

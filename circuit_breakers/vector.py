@@ -9,8 +9,9 @@ that repeat the scalar path's float operations one for one. `BatchStep.decision(
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -156,10 +157,18 @@ class BreakerArrays:
             rebase=bool(self.rebase[i]),
         )
 
-    def where(self, mask: Bools, other: BreakerArrays) -> BreakerArrays:
-        """Field by field: `other` where `mask`, else self (no copy when the mask is uniform)."""
+    def where(
+        self, mask: Bools, other: BreakerArrays | Callable[[], BreakerArrays]
+    ) -> BreakerArrays:
+        """Field by field: `other` where `mask`, else self.
+
+        `other` may be a function that builds it: it is called only when some row takes it
+        (most rounds, most transitions apply to no feed). A uniform mask copies nothing.
+        """
         if not mask.any():
             return self
+        if callable(other):
+            other = other()
         if mask.all():
             return other
         return BreakerArrays(
@@ -293,17 +302,20 @@ def _transition(
     first = np.where(mask == 0, -1, _lowest_bit(mask))
     confirmable = (mask & ~MOVE_MASK) == 0
     now = np.full(n, now_ms, dtype=np.int64)
-    fresh = BreakerArrays.closed(n)
-    # Opening from closed / half-open (a value or a quorum loss).
-    opened = replace(
-        s,
-        status=np.full(n, OPEN),
-        since_ms=now,
-        candidate=np.where(has, value, np.nan),
-        confirmations=np.where(has, 1, 0),
-        trip=first,
-        half_open_ms=np.full(n, NONE),
-    )
+
+    @cache
+    def opened() -> BreakerArrays:
+        """Opening from closed / half-open (a value or a quorum loss)."""
+        return replace(
+            s,
+            status=np.full(n, OPEN),
+            since_ms=now,
+            candidate=np.where(has, value, np.nan),
+            confirmations=np.where(has, 1, 0),
+            trip=first,
+            half_open_ms=np.full(n, NONE),
+        )
+
     # Holding while open.
     since = np.where(s.since_ms != NONE, s.since_ms, now)
     consistent = ~np.isnan(s.candidate) & (
@@ -337,9 +349,9 @@ def _transition(
     verdict = np.where(c_half & ~cooled, _V[Verdict.COOLING], verdict)
     verdict = np.where(c_closed & first_value, _V[Verdict.FIRST], verdict)
     verdict = np.where(c_closed & ~first_value, _V[Verdict.WITHIN], verdict)
-    out = out.where(c_reset | (c_half & cooled) | c_closed, fresh)
+    out = out.where(c_reset | (c_half & cooled) | c_closed, lambda: BreakerArrays.closed(n))
     out = out.where(c_half & ~cooled, s)
-    out = out.where(c_cleared, _half_open(s, now))
+    out = out.where(c_cleared, lambda: _half_open(s, now))
     # Tripped with a value.
     tripped = has & (mask != 0)
     t_open = tripped & ~is_open
@@ -347,16 +359,17 @@ def _transition(
     verdict = np.where(t_open, _V[Verdict.TRIPPED], verdict)
     out = out.where(t_open, opened)
     verdict = np.where(t_confirm_at_once, _V[Verdict.CONFIRMED], verdict)
-    out = out.where(t_confirm_at_once, _half_open(opened, now))
+    out = out.where(t_confirm_at_once, lambda: _half_open(opened(), now))
     t_held = tripped & is_open
     confirmed = t_held & confirmable & (held.confirmations >= p.confirm_rounds)
     released = t_held & ~confirmed & (now - since >= p.max_hold_ms)
     verdict = np.where(confirmed, _V[Verdict.CONFIRMED], verdict)
     verdict = np.where(released, _V[Verdict.RELEASED], verdict)
-    out = out.where(confirmed | released, _half_open(held, now))
+    out = out.where(confirmed | released, lambda: _half_open(held, now))
     # Every allowed round remembers the value and feeds the volatility estimate.
     allowed = _ALLOWING[verdict]
-    out = out.where(allowed, _accept(p, out, s, value, now))
+    before_accept = out
+    out = out.where(allowed, lambda: _accept(p, before_accept, s, value, now))
     return out, verdict
 
 
