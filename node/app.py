@@ -7,10 +7,11 @@ import logging
 import signal
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -196,7 +197,9 @@ def _now() -> datetime:
 SENDER_SAMPLE_TIMEOUT_S = 5.0
 
 
-def sender_sampler(chain: ContractChain, metrics: NodeMetrics) -> Callable[[], Awaitable[None]]:
+def sender_sampler(
+    chain: ContractChain, metrics: NodeMetrics
+) -> Callable[[], Coroutine[Any, Any, None]]:
     """Reads the sender's balance and mempool count into the metrics: once a round, after it,
     so a scrape never waits on the RPC. A failed read keeps the last figures."""
 
@@ -221,11 +224,12 @@ class RoundRunner:
     """
 
     def __init__(
-        self, node: OracleNode, after_round: Callable[[], Awaitable[None]] | None = None
+        self, node: OracleNode, after_round: Callable[[], Coroutine[Any, Any, None]] | None = None
     ) -> None:
         self._node = node
         self._after_round = after_round
         self._current: asyncio.Task[object] | None = None
+        self._after: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         self._current = asyncio.create_task(self._node.run_round())
@@ -247,10 +251,15 @@ class RoundRunner:
         finally:
             if self._current is not None and self._current.done():
                 self._current = None
-        if self._after_round is not None:
-            await self._after_round()
+        if self._after_round is not None and (self._after is None or self._after.done()):
+            # In the background, one at a time: the next round never waits for it.
+            self._after = asyncio.create_task(self._after_round())
 
     async def drain(self, timeout_s: float) -> None:
+        after, self._after = self._after, None
+        if after is not None:
+            after.cancel()
+            await asyncio.gather(after, return_exceptions=True)
         task = self._current
         if task is None:
             return
