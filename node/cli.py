@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from node import audit_cli
+from node.allocator import keep_freed_memory
 from node.config import ConfigError, load_config
 from node.logs import configure_logging
 from publisher.errors import PublishError
@@ -147,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level, args.log_format)
+    keep_freed_memory()  # array rounds reuse their memory (node/allocator.py)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
         "demo": _demo,
