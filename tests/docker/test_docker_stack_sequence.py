@@ -1,19 +1,22 @@
 """The compose stack's start sequence, without containers: simulator and anvil running, the
-`setup-local` one-shot, then the node on the config it wrote, with the environment override
-the compose file sets. The node must publish and report healthy."""
+`setup-local` one-shot, then `oracle-node run` on the config it wrote, with an environment
+override as the compose file sets one. The node must publish, report healthy, log only JSON
+lines, and stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
-from node.app import running_node
-from node.config import load_config
 from publisher.anvil import Anvil
 from simulator.server import running_simulator
 
@@ -31,9 +34,7 @@ async def cli(*args: str) -> tuple[int, str]:
     return process.returncode, out.decode() + err.decode()
 
 
-async def test_setup_local_then_run_publishes_and_is_healthy(
-    anvil: Anvil, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_setup_local_then_run_publishes_and_is_healthy(anvil: Anvil, tmp_path: Path) -> None:
     state = tmp_path / "state"
     async with running_simulator(seed=5) as sim_url:
         code, out = await cli(
@@ -55,16 +56,49 @@ async def test_setup_local_then_run_publishes_and_is_healthy(
                               "--dir", str(state), "--json")  # fmt: skip
         assert json.loads(out)["created"] is False  # a restarted one-shot keeps its node
 
-        monkeypatch.setenv("ORACLE_NODE_HTTP__PORT", "0")  # as compose sets HTTP__HOST
-        config = load_config(state / "node.toml")
-        async with running_node(config) as running, aiohttp.ClientSession() as http:
-            for _ in range(300):
-                async with http.get(f"{running.http_url}/v1/feeds/BTC-USD") as response:
-                    feed = await response.json()
-                if feed["last_tx"] is not None:
-                    break
-                await asyncio.sleep(0.1)
-            async with http.get(f"{running.http_url}/health") as response:
-                assert response.status == 200
-    assert feed["last_tx"] is not None, "BTC/USD was not published within 30 s"
+        port = free_port()
+        env = {**os.environ, "ORACLE_NODE_HTTP__PORT": str(port)}  # as compose sets HTTP__HOST
+        log = tmp_path / "node.log"
+        with log.open("wb") as sink:
+            node = await asyncio.create_subprocess_exec(
+                str(ORACLE_NODE), "--log-format", "json", "run", "--config",
+                str(state / "node.toml"), stdin=asyncio.subprocess.DEVNULL, stdout=sink,
+                stderr=sink, env=env,
+            )  # fmt: skip
+        try:
+            feed = await published_feed(f"http://127.0.0.1:{port}", node)
+        finally:
+            node.send_signal(signal.SIGTERM)
+            stopped = await asyncio.wait_for(node.wait(), 60)
+    assert stopped == 0
     assert made["contracts"]["BTC/USD"] == feed["contract"]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # every line is JSON
+    published = [p for p in lines if "published answer" in p["event"]]
+    assert {p["feed"] for p in published} >= {"BTC/USD"}
+    assert all(isinstance(p["round_id"], int) and p["tx"].startswith("0x") for p in published)
+    assert lines[-1]["event"] == "node stopped"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def published_feed(url: str, node: asyncio.subprocess.Process) -> dict[str, Any]:
+    """BTC/USD once it has a transaction, with /health 200 (the image's health check)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            assert node.returncode is None, "the node exited"
+            try:
+                async with http.get(f"{url}/v1/feeds/BTC-USD") as response:
+                    feed: dict[str, Any] = await response.json()
+                if feed["last_tx"] is not None:
+                    async with http.get(f"{url}/health") as response:
+                        assert response.status == 200
+                    return feed
+            except aiohttp.ClientError:
+                pass  # not serving yet
+            await asyncio.sleep(0.1)
+    raise AssertionError("BTC/USD was not published within 60 s")
