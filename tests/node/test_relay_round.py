@@ -48,6 +48,8 @@ class QuorumFakeChain:
     """Another relay lands this right after the relay gathered (the race `relay` guards)."""
     journal_kinds_at_submit: list[list[str]] = field(default_factory=list)
     journal: Journal | None = None
+    crash_after_landing: bool = False
+    """The node dies after the transaction landed, before it could journal the outcome."""
 
     @property
     def address(self) -> str:
@@ -92,7 +94,13 @@ class QuorumFakeChain:
         )
         self.newest = max(o.timestamp for o in observations)
         self.submitted.append((intent_id, list(observations)))
+        if self.crash_after_landing:
+            raise Killed
         return Receipt("0x" + "22" * 32, 9, len(self.submitted), 90_000)
+
+
+class Killed(BaseException):
+    """A SIGKILL, as far as the round is concerned: nothing after it runs."""
 
 
 @dataclass
@@ -103,6 +111,7 @@ class Quorum:
     quotes: FixedQuotes
     journal: Journal
     peer_keys: list[LocalSigner]
+    relay: QuorumRelay
 
 
 async def peer_app(key: LocalSigner, clock: FakeClock, factor: float) -> web.Application:
@@ -163,7 +172,7 @@ async def quorum(tmp_path: Path) -> AsyncIterator[Quorum]:
         config_hash="cafe",
         quorum=relay,
     )
-    yield Quorum(node, chain, clock, quotes, journal, peer_keys)
+    yield Quorum(node, chain, clock, quotes, journal, peer_keys, relay)
     await client.close()
     await journal.close()
     for runner in runners:
@@ -260,3 +269,27 @@ async def test_the_journal_of_a_relay_verifies_and_replays_exactly_across_chain_
     assert verify_records(records) == []
     rules = one_feed_rules()
     assert replay_records(records, lambda _: rules).mismatches == []
+
+
+async def test_a_report_left_without_outcome_by_a_crash_is_reconciled_at_restart(
+    quorum: Quorum,
+) -> None:
+    quorum.chain.crash_after_landing = True
+    await quorum.node.start()
+    with pytest.raises(Killed):
+        await quorum.node.run_round()
+    restarted = OracleNode(
+        rules=one_feed_rules(),
+        venues={"a": [FEED], "b": [FEED], "c": [FEED]},
+        fetcher=quorum.quotes,
+        journal=quorum.journal,
+        chain=quorum.chain,
+        clock=quorum.clock,
+        deadline_s=3.0,
+        config_hash="cafe",
+        quorum=quorum.relay,
+    )
+    await restarted.start()
+    [outcome] = await quorum.journal.records(kind="outcome")
+    assert outcome.body["status"] == "reconciled_landed"
+    assert verify_records(await quorum.journal.records()) == []
