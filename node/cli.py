@@ -107,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--no-new-round",
         action="store_true",
-        help="updates emit AnswerUpdated only, not Chainlink's NewRound (1,756 gas less each)",
+        help="updates emit AnswerUpdated only, not Chainlink's NewRound (1,756 gas less each); "
+        "for single-node feeds: audit verify --rpc reads NewRound to tell quorum relays apart",
     )
     deploy.add_argument("--json", action="store_true")
 
