@@ -80,8 +80,11 @@ def dev_private_keys(count: int = DEV_ACCOUNT_COUNT) -> tuple[str, ...]:
 
 
 @asynccontextmanager
-async def running_anvil(port: int = 0, block_time: float | None = None) -> AsyncIterator[Anvil]:
-    """Run anvil for the duration of the block; `block_time` None means mine on demand."""
+async def running_anvil(
+    port: int = 0, block_time: float | None = None, *, steps_tracing: bool = False
+) -> AsyncIterator[Anvil]:
+    """Run anvil for the duration of the block; `block_time` None means mine on demand;
+    `steps_tracing` makes debug_traceTransaction return every opcode step (structLogs)."""
     args = [
         str(find_anvil()),
         "--host", "127.0.0.1",
@@ -92,6 +95,8 @@ async def running_anvil(port: int = 0, block_time: float | None = None) -> Async
     ]  # fmt: skip
     if block_time is not None:
         args += ["--block-time", f"{block_time:g}"]
+    if steps_tracing:
+        args.append("--steps-tracing")
     process = await asyncio.create_subprocess_exec(
         *args,
         stdin=asyncio.subprocess.DEVNULL,

@@ -16,14 +16,17 @@ signature: together the part no contract design can remove while verifying every
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import AsyncWeb3
+from web3.types import RPCEndpoint
 
-from publisher.feed_contract import FeedContract
+from publisher.errors import PublishError
+from publisher.feed_contract import FeedContract, TxOutcome
 from publisher.keys import LocalSigner
 from publisher.rpc import RpcPool
 from publisher.txmanager import TransactionManager, TxSettings
@@ -63,6 +66,30 @@ async def measure_feed_gas(
 ) -> GasFigures:
     """Gas of one report with `signers` observations, first writes and steady state, on a
     feed deployed with or without Chainlink's NewRound event."""
+    outcomes, last_calldata = await publish_reports(
+        w3, sender, signers, ROUND_HISTORY + extra, new_round_event=new_round_event
+    )
+    used = [outcome.gas_used for outcome in outcomes]
+    return GasFigures(
+        signers=signers,
+        first_write=int(statistics.median(used[:ROUND_HISTORY])),
+        steady=int(statistics.median(used[ROUND_HISTORY:])),
+        intrinsic=TX_BASE_GAS + calldata_gas(last_calldata),
+        ecrecover=ECRECOVER_GAS * signers,
+        new_round_event=new_round_event,
+    )
+
+
+async def publish_reports(
+    w3: AsyncWeb3[Any],
+    sender: LocalAccount,
+    signers: int,
+    reports: int,
+    *,
+    new_round_event: bool = True,
+) -> tuple[list[TxOutcome], bytes]:
+    """Deploy a feed with `signers` fresh keys (quorum = all of them) and publish `reports`
+    reports through `FeedContract.submit`; the outcomes and the last report's calldata."""
     keys = [LocalSigner(Account.create()) for _ in range(signers)]
     chain_id = int(await w3.eth.chain_id)
     manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
@@ -77,10 +104,10 @@ async def measure_feed_gas(
     )
     now = int((await w3.eth.get_block("latest"))["timestamp"])
     # Strictly increasing timestamps, all in the past: every report is fresh and valid.
-    start = now - 10 * (ROUND_HISTORY + extra)
-    used: list[int] = []
+    start = now - 10 * reports
+    outcomes: list[TxOutcome] = []
     last_calldata = b""
-    for k in range(ROUND_HISTORY + extra):
+    for k in range(reports):
         ts = start + 10 * k
         # Realistic observations: a BTC price with 8 decimals, slightly different per signer,
         # each stamped by its own node's clock a few seconds apart.
@@ -90,14 +117,71 @@ async def measure_feed_gas(
             )
             for i, key in enumerate(keys)
         ]
-        outcome = await feed.submit(observations, manager)
-        used.append(outcome.gas_used)
+        outcomes.append(await feed.submit(observations, manager))
         last_calldata = feed.submit_calldata(observations, [k.address for k in keys])
-    return GasFigures(
+    return outcomes, last_calldata
+
+
+@dataclass(frozen=True, slots=True)
+class GasBreakdown:
+    """Where the gas of one transaction went. `intrinsic` is 21,000 + calldata; the other
+    fields are what its execution spent on each kind of work; they add up to `gas_used`."""
+
+    signers: int
+    gas_used: int
+    intrinsic: int
+    recovery: int  # calls to the ecrecover precompile: 100 for the call + 3,000 each
+    storage: int  # SLOAD and SSTORE
+    events: int  # LOG0 .. LOG4
+    hashing: int  # KECCAK256
+    other: int  # every other opcode, memory expansion included
+
+    def as_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+_CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
+_KIND = {"SLOAD": "storage", "SSTORE": "storage", "KECCAK256": "hashing"}
+
+
+def attribute_gas(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Gas per kind of work in debug_traceTransaction's `structLogs` of a transaction that
+    calls only precompiles: a call's cost is the gas it took from its frame (the next step's
+    `gas` minus its own), not the `gasCost` it was offered."""
+    spent = {"recovery": 0, "storage": 0, "events": 0, "hashing": 0, "other": 0}
+    for i, step in enumerate(steps):
+        op = str(step["op"])
+        if op in _CALLS:
+            cost = int(step["gas"]) - int(steps[i + 1]["gas"])
+            kind = "recovery"
+        else:
+            cost = int(step["gasCost"])
+            kind = "events" if op.startswith("LOG") else _KIND.get(op, "other")
+        spent[kind] += cost
+    return spent
+
+
+async def trace_steady_update(
+    w3: AsyncWeb3[Any], sender: LocalAccount, signers: int, *, new_round_event: bool = True
+) -> GasBreakdown:
+    """The breakdown of one steady-state update (ring wrapped). Needs a node that returns
+    opcode steps from debug_traceTransaction (anvil with `steps_tracing`)."""
+    outcomes, calldata = await publish_reports(
+        w3, sender, signers, ROUND_HISTORY + 1, new_round_event=new_round_event
+    )
+    last = outcomes[-1]
+    response = await w3.provider.make_request(
+        RPCEndpoint("debug_traceTransaction"), [last.tx_hash, {}]
+    )
+    steps = response["result"]["structLogs"]
+    if not steps:
+        raise PublishError(
+            "debug_traceTransaction returned no steps: start anvil with steps tracing"
+        )
+    spent = attribute_gas(steps)
+    return GasBreakdown(
         signers=signers,
-        first_write=int(statistics.median(used[:ROUND_HISTORY])),
-        steady=int(statistics.median(used[ROUND_HISTORY:])),
-        intrinsic=TX_BASE_GAS + calldata_gas(last_calldata),
-        ecrecover=ECRECOVER_GAS * signers,
-        new_round_event=new_round_event,
+        gas_used=last.gas_used,
+        intrinsic=TX_BASE_GAS + calldata_gas(calldata),
+        **spent,
     )
