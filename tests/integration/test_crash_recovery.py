@@ -68,16 +68,23 @@ async def test_kill_9_at_random_moments_loses_nothing_and_publishes_nothing_twic
                 journal=journal_path, http_port=port, round_interval_s=1.0, heartbeat_s=1
             )
         )
-        for _ in range(KILLS):
+        process: asyncio.subprocess.Process | None = None
+        try:
+            for _ in range(KILLS):
+                process = await start_node(config, log)
+                await wait_healthy(port, process, log)
+                await asyncio.sleep(rnd.uniform(0.0, 1.5))
+                process.send_signal(signal.SIGKILL)
+                await process.wait()
             process = await start_node(config, log)
             await wait_healthy(port, process, log)
-            await asyncio.sleep(rnd.uniform(0.0, 1.5))
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-        process = await start_node(config, log)
-        await wait_healthy(port, process, log)
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+        finally:
+            # A failed wait or assertion must not leave the node running after the stack is gone.
+            if process is not None and process.returncode is None:
+                process.kill()
+                await process.wait()
 
         verify = await asyncio.create_subprocess_exec(
             str(ORACLE_NODE), "audit", "verify", "--journal", str(journal_path),
