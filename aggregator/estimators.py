@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from statsmodels.robust.norms import HuberT
 
 from aggregator.params import AggregationParams, Estimator
 from aggregator.robust import MAD_SCALE, median_of_sorted, ordered_sum
@@ -72,6 +72,14 @@ def huber_scale(prices: Sequence[float], center: float, min_mad: float) -> float
     return max(MAD_SCALE * median_of_sorted(deviations), min_mad * center)
 
 
+def huber_norm(k: float) -> Any:
+    """statsmodels' `HuberT(t=k)`, imported on first use: statsmodels (with scipy) takes
+    seconds to import, and a node whose feeds use no Huber estimate should not start slower."""
+    from statsmodels.robust.norms import HuberT
+
+    return HuberT(t=k)
+
+
 def huber_location(prices: Sequence[float], k: float, min_mad: float) -> float:
     """Huber M-estimate of location by iteratively reweighted least squares.
 
@@ -83,7 +91,7 @@ def huber_location(prices: Sequence[float], k: float, min_mad: float) -> float:
     scale = huber_scale(prices, center, min_mad)
     if not scale > 0:
         return center
-    norm = HuberT(t=k)
+    norm = huber_norm(k)
     mu = center
     for _ in range(HUBER_MAX_ITER):
         z = np.array([(p - mu) / scale for p in prices])

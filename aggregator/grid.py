@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from statsmodels.robust.norms import HuberT
 
-from aggregator.estimators import HUBER_MAX_ITER, HUBER_TOL
+from aggregator.estimators import HUBER_MAX_ITER, HUBER_TOL, huber_norm
 from aggregator.filters import MIN_CANDIDATES
 from aggregator.params import AggregationParams, Estimator, OutlierFilter
 from aggregator.robust import IQR_PER_SIGMA, MAD_SCALE
@@ -253,7 +252,7 @@ def _huber(p: Floats, m: Ints, kept: Bools, k: float, min_mad: float) -> Floats:
     deviations = sorted_rows(np.abs(p - center[:, None]), kept)
     scale = np.maximum(MAD_SCALE * median_rows(deviations, m), min_mad * center)
     active = (scale > 0) & (m > 0)
-    norm = HuberT(t=k)
+    norm = huber_norm(k)
     mu = center.copy()
     safe_p = np.where(kept, p, 0.0)
     for _ in range(HUBER_MAX_ITER):
