@@ -41,7 +41,8 @@ from circuit_breakers import DeviationParams  # noqa: E402
 from feeds.quote import FetchResult, Quote  # noqa: E402
 from node.pipeline import FeedRule, RoundRules  # noqa: E402
 from node.replay import replay_records  # noqa: E402
-from node.service import OracleNode, Receipt  # noqa: E402
+from node.service import OracleNode  # noqa: E402
+from node.status import Receipt  # noqa: E402
 from publisher.eip712 import Domain, SignedObservation  # noqa: E402
 from publisher.keys import LocalSigner  # noqa: E402
 from publisher.policy import LastPublished, PublishPolicy  # noqa: E402

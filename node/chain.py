@@ -14,7 +14,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from node.config import ChainConfig
-from node.service import Receipt
+from node.status import Receipt
 from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import TransactionRevertedError
 from publisher.feed_contract import FeedContract

@@ -14,7 +14,8 @@ from dataclasses import asdict
 from typing import Any
 
 from node.records import aggregate_json
-from node.service import FeedStatus, OracleNode
+from node.service import OracleNode
+from node.status import FeedStatus
 from publisher.answer import from_answer
 
 

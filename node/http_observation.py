@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from node.service import OracleNode, ServedObservation
+from node.service import OracleNode
+from node.status import ServedObservation
 from publisher.answer import from_answer
 
 ROUTE = "/v1/feeds/{pair}/observation"

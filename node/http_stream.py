@@ -21,7 +21,8 @@ from aiohttp import web
 
 from node.feed_view import FeedViews
 from node.http_keys import ApiError, known_feed
-from node.service import FeedEvent, OracleNode
+from node.service import OracleNode
+from node.status import FeedEvent
 
 BUFFERED_EVENTS = 512
 MAX_CLIENTS = 256

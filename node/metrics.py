@@ -26,7 +26,8 @@ from feeds.health import VenueHealth
 from feeds.quote import FetchFailure, FetchResult
 
 if TYPE_CHECKING:
-    from node.service import OracleNode, Receipt
+    from node.service import OracleNode
+    from node.status import Receipt
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """Prometheus' text exposition format, what `render` produces."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.types import SourcePrice
 from circuit_breakers.types import BreakerState
-from node.service import Receipt
+from node.status import Receipt
 
 
 class _Body(BaseModel):

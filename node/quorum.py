@@ -25,7 +25,7 @@ from audit.journal import Journal, JournalRecord
 from node.peers import ObservationCheck, PeerClient, Rejection
 from node.records import observation_json
 from node.relay import NoReport, Report, overdue, plan_report, relay_of, signer_order, slot_of
-from node.service import Receipt
+from node.status import Receipt
 from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import PublishError
 from publisher.policy import LastPublished, PublishPolicy, decide_publish

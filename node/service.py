@@ -10,17 +10,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from audit.journal import Journal
-from circuit_breakers import reset
-from feeds.quote import FetchResult
 from node.logs import breaker_action, fields, publish_action, round_context
 from node.metrics import NodeMetrics
+from node.operator import OperatorRequests
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_round
 from node.records import plan_json, result_json
-from publisher.eip712 import Domain, SignedObservation
+from node.status import (
+    Chain,
+    FeedEvent,
+    FeedListener,
+    FeedStatus,
+    QuoteSource,
+    ServedObservation,
+)
+from publisher.eip712 import SignedObservation
 from publisher.errors import PublishError
 from publisher.policy import LastPublished
 
@@ -28,85 +35,6 @@ if TYPE_CHECKING:
     from node.quorum import QuorumRelay
 
 log = logging.getLogger("oracle.node")
-
-
-class QuoteSource(Protocol):
-    async def fetch(
-        self, wanted: Mapping[str, Sequence[str]], deadline_s: float
-    ) -> list[FetchResult]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A publication that landed: what the HTTP API and the journal say about it."""
-
-    tx_hash: str
-    block_number: int
-    onchain_round_id: int
-    gas_used: int
-    effective_gas_price: int = 0
-    """Wei per gas paid: `gas_used * effective_gas_price` is what the publication cost."""
-
-
-class Chain(Protocol):
-    """The node's side of the chain: signing and submitting for feeds that have a contract."""
-
-    @property
-    def address(self) -> str: ...
-
-    def contract_address(self, feed: str) -> str | None: ...
-
-    def domain(self, feed: str) -> Domain: ...
-
-    async def latest(self, feed: str) -> LastPublished | None: ...
-
-    async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation: ...
-
-    async def submit(self, feed: str, observations: Sequence[SignedObservation]) -> Receipt: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ServedObservation:
-    """The node's latest signed observation of a feed, as peers fetch it."""
-
-    feed: str
-    observation: SignedObservation
-    decimals: int
-    round_id: int
-    domain: Domain
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
-    """The latest of a feed, for the HTTP API."""
-
-    plan: FeedPlan | None = None
-    round_id: int = 0
-    value_answer: int | None = None
-    value_ts_ms: int | None = None
-    receipt: Receipt | None = None
-    published: LastPublished | None = None
-    publish_error: str | None = None
-    reset_pending: bool = False
-    paused: bool = False
-    pause_pending: bool | None = None
-    """The paused state an operator asked for, until the next round applies it."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """A change of a feed's status, for subscribers (the HTTP event stream).
-
-    `kind` is `update` (a round planned the feed), `publication` (a transaction landed) or
-    `publication_failed`; the new status is `OracleNode.status[feed]`.
-    """
-
-    kind: str
-    feed: str
-    round_id: int
-
-
-FeedListener = Callable[[FeedEvent], None]
 
 
 class OracleNode:
@@ -143,10 +71,10 @@ class OracleNode:
         self.round_id = 0
         self.last_round_ts_ms: int | None = None
         self._memory: dict[str, FeedMemory] = {}
-        self._pending_resets: set[str] = set()
-        self._pending_pauses: dict[str, bool] = {}
         self._listeners: list[FeedListener] = []
         self.status: dict[str, FeedStatus] = {r.spec.feed: FeedStatus() for r in rules.feeds}
+        self._rules = {r.spec.feed: r for r in rules.feeds}
+        self.operator = OperatorRequests(journal, self._memory, self.status)
 
     async def start(self) -> None:
         """Continue the journal's round numbering, learn what is on chain now, and journal it.
@@ -172,7 +100,7 @@ class OracleNode:
                 if published is None
                 else {"answer": str(published.answer), "updated_at": published.updated_at},
             }
-        await self._restore_pauses()
+        await self.operator.restore()
         session: dict[str, object] = {
             "config_hash": self.config_hash,
             "signer": None if self._chain is None else self._chain.address,
@@ -181,16 +109,6 @@ class OracleNode:
         if self._quorum is not None:
             session["quorum"] = await self._quorum.start(sorted(feeds))
         await self._journal.append("session", self.round_id, self._clock(), session)
-
-    async def _restore_pauses(self) -> None:
-        """A feed an operator paused stays paused across restarts (replay carries it too)."""
-        for rec in await self._journal.records(kind="feed_paused"):
-            if rec.feed in self.status:
-                paused = bool(rec.body["paused"])
-                self._memory[rec.feed] = replace(
-                    self._memory.get(rec.feed, FeedMemory()), paused=paused
-                )
-                self.status[rec.feed] = replace(self.status[rec.feed], paused=paused)
 
     def subscribe(self, listener: FeedListener) -> Callable[[], None]:
         """Call `listener` after every feed status change; returns the unsubscribe function.
@@ -274,8 +192,7 @@ class OracleNode:
         self.round_id += 1
         round_id = self.round_id
         results = await self._fetcher.fetch(self._venues, self._deadline_s)
-        await self._apply_resets(round_id, now_ms)
-        await self._apply_pauses(round_id, now_ms)
+        await self.operator.apply(round_id, now_ms)
         if self._quorum is not None:
             await self._follow_chain(round_id, now_ms)
         plans = plan_round(self.rules, results, now_ms, self._memory)
@@ -319,22 +236,22 @@ class OracleNode:
         value of a feed on chain, for whichever node relays it."""
         if self._quorum is None:
             return plan.publish is not None
-        rule = next(r for r in self.rules.feeds if r.spec.feed == plan.feed)
-        return rule.on_chain and plan.decision.allow
+        if self.operator.paused(plan.feed):
+            return False
+        return self._rules[plan.feed].on_chain and plan.decision.allow
 
     def _serve(
         self, round_id: int, plans: Mapping[str, FeedPlan], signed: Mapping[str, SignedObservation]
     ) -> None:
-        """Keep each feed's newest signed observation for peers; a feed whose breaker holds
-        (or that has no value) serves none, never an older one."""
-        for feed, plan in plans.items():
+        """Keep each feed's newest signed observation for peers; a feed this round did not
+        sign (its breaker holds, it has no value, it is paused) serves none, never an older one."""
+        for feed in plans:
             observation = signed.get(feed)
             if observation is None:
-                if not plan.decision.allow or plan.answer is None:
-                    self.observations.pop(feed, None)
+                self.observations.pop(feed, None)
                 continue
             assert self._chain is not None
-            rule = next(r for r in self.rules.feeds if r.spec.feed == feed)
+            rule = self._rules[feed]
             self.observations[feed] = ServedObservation(
                 feed, observation, rule.decimals, round_id, self._chain.domain(feed)
             )
@@ -361,7 +278,7 @@ class OracleNode:
         self, round_id: int, now_ms: int, feed: str, observation: SignedObservation
     ) -> None:
         assert self._quorum is not None
-        rule = next(r for r in self.rules.feeds if r.spec.feed == feed)
+        rule = self._rules[feed]
         published = self._memory.get(feed, FeedMemory()).published
         result = await self._quorum.relay(
             round_id, now_ms, feed, observation, rule.policy, published
@@ -384,55 +301,13 @@ class OracleNode:
         self._notify("publication", feed, round_id)
 
     def request_breaker_reset(self, feed: str) -> None:
-        """An operator resets `feed`'s breaker (`KeyError` for an unknown feed).
-
-        The reset takes effect, and is journaled as a `breaker_reset` record, at the start of
-        the next round, just before that round is planned: so a round in flight never
-        overwrites it, and a replay applies it before the round with the same round id.
-        """
-        if feed not in self.status:
-            raise KeyError(feed)
-        self._pending_resets.add(feed)
-        self.status[feed] = replace(self.status[feed], reset_pending=True)
-        log.warning("feed %s: breaker reset requested by an operator; applies next round", feed)
-
-    async def _apply_resets(self, round_id: int, now_ms: int) -> None:
-        for feed in sorted(self._pending_resets):
-            mem = self._memory.get(feed, FeedMemory())
-            state = reset(mem.breaker)
-            self._memory[feed] = replace(mem, breaker=state)
-            await self._journal.append(
-                "breaker_reset", round_id, now_ms, {"state": asdict(state)}, feed=feed
-            )
-            self.status[feed] = replace(self.status[feed], reset_pending=False)
-        self._pending_resets.clear()
+        """An operator resets `feed`'s breaker next round (`KeyError` for an unknown feed)."""
+        self.operator.reset_breaker(feed)
 
     def request_pause(self, feed: str, paused: bool) -> None:
-        """An operator pauses (or resumes) publication of `feed` (`KeyError` for an unknown feed).
-
-        A paused feed is still fetched, aggregated, journaled and served, never published. Like
-        a breaker reset, the change applies, and is journaled as a `feed_paused` record
-        `{"paused": bool}`, at the start of the next round; the last request before it wins.
-        """
-        if feed not in self.status:
-            raise KeyError(feed)
-        self._pending_pauses[feed] = paused
-        self.status[feed] = replace(self.status[feed], pause_pending=paused)
-        log.warning(
-            "feed %s: %s requested by an operator; applies next round",
-            feed,
-            "pause" if paused else "resume",
-        )
-
-    async def _apply_pauses(self, round_id: int, now_ms: int) -> None:
-        for feed, paused in sorted(self._pending_pauses.items()):
-            mem = self._memory.get(feed, FeedMemory())
-            self._memory[feed] = replace(mem, paused=paused)
-            await self._journal.append(
-                "feed_paused", round_id, now_ms, {"paused": paused}, feed=feed
-            )
-            self.status[feed] = replace(self.status[feed], paused=paused, pause_pending=None)
-        self._pending_pauses.clear()
+        """An operator pauses or resumes `feed`'s publication next round (`KeyError` for an
+        unknown feed)."""
+        self.operator.pause(feed, paused)
 
     def _remember(self, round_id: int, now_ms: int, plan: FeedPlan) -> None:
         feed = plan.feed

@@ -11,7 +11,8 @@ from audit.journal import Journal
 from circuit_breakers import DeviationParams
 from feeds.quote import FetchResult, Quote
 from node.pipeline import FeedRule, RoundRules
-from node.service import OracleNode, Receipt
+from node.service import OracleNode
+from node.status import Receipt
 from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import InsufficientFundsError
 from publisher.keys import LocalSigner

@@ -22,7 +22,8 @@ from node.quorum import QuorumRelay, RelaySettings
 from node.records import observation_json
 from node.relay import relay_of, slot_of
 from node.replay import replay_records
-from node.service import OracleNode, Receipt
+from node.service import OracleNode
+from node.status import Receipt
 from publisher.eip712 import Domain, SignedObservation
 from publisher.keys import LocalSigner
 from publisher.policy import LastPublished
@@ -242,6 +243,16 @@ async def test_a_node_whose_breaker_holds_serves_no_observation(quorum: Quorum) 
     quorum.quotes.price = PRICE * 1.5  # beyond the deviation breaker
     await quorum.node.run_round()
     assert FEED not in quorum.node.observations
+
+
+async def test_a_paused_node_neither_serves_an_observation_nor_relays(quorum: Quorum) -> None:
+    await quorum.node.start()
+    quorum.node.request_pause(FEED, True)
+    await quorum.node.run_round()
+    assert FEED not in quorum.node.observations
+    assert quorum.chain.submitted == []
+    [record] = await quorum.journal.records(kind="round")
+    assert record.body["feeds"][FEED]["observation"] is None
 
 
 async def test_the_relay_stands_down_when_another_relay_lands_while_it_gathers(
