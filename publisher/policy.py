@@ -1,7 +1,8 @@
 """When to push a new answer on chain: deviation OR heartbeat. Pure: no I/O, no clock.
 
-The comparison is exact (rational arithmetic on the integer answers), so a move of exactly
-the deviation threshold publishes, whatever the float rounding of the threshold would say.
+The comparison is exact (integer cross-multiplication against the threshold read as the
+decimal it was written as), so a move of exactly the deviation threshold publishes, whatever
+the float rounding of the threshold would say.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
+from functools import cache
 
 
 class PublishReason(StrEnum):
@@ -63,7 +65,20 @@ def decide_publish(
 
 
 def _deviates(threshold: float, last: int, answer: int) -> bool:
+    """|answer - last| / |last| >= threshold, exactly: with threshold = n/d (d > 0),
+    |answer - last| * d >= n * |last| in integers (no rational built per check)."""
     if last == 0:
         return answer != 0
-    # Fraction(repr(...)) reads 0.005 as exactly 1/200, not its binary approximation.
-    return Fraction(abs(answer - last), abs(last)) >= Fraction(repr(threshold))
+    numerator, denominator = _ratio(threshold)
+    return abs(answer - last) * denominator >= numerator * abs(last)
+
+
+@cache
+def _ratio(threshold: float) -> tuple[int, int]:
+    """The threshold as the exact ratio of the decimal it was written as, in lowest terms.
+
+    Fraction(repr(...)) reads 0.005 as exactly 1/200, not its binary approximation. A node
+    has a handful of distinct thresholds, so the cache stays small.
+    """
+    exact = Fraction(repr(threshold))
+    return exact.numerator, exact.denominator
