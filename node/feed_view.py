@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from audit.journal import Journal
 from node.records import aggregate_json
 from node.service import OracleNode
 from node.status import FeedStatus
@@ -134,3 +135,20 @@ class FeedViews:
         entry = (status, view, body, _etag(body))
         self._one[feed] = entry
         return entry
+
+
+async def journal_history(
+    journal: Journal, feed: str, from_ms: int, to_ms: int, limit: int
+) -> dict[str, object]:
+    """The journal's rounds and publications of `feed` in [from_ms, to_ms], oldest first."""
+    rounds = await journal.between("round", from_ms, to_ms, limit)
+    outcomes = await journal.between("outcome", from_ms, to_ms, limit, feed=feed)
+    return {
+        "rounds": [
+            {"round_id": r.round_id, "timestamp_ms": r.ts_ms, **r.body["feeds"][feed]}
+            for r in rounds
+            if feed in r.body["feeds"]
+        ],
+        "publications": [{"round_id": o.round_id, **o.body} for o in outcomes],
+        "truncated": len(rounds) == limit or len(outcomes) == limit,
+    }

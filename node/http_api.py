@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from node.config import HttpConfig
-from node.feed_view import FeedViews, feed_json
+from node.feed_view import FeedViews, feed_json, journal_history
 from node.http_admin import add_admin_routes, load_admin_token
 from node.http_keys import (
     CLOCK_KEY,
@@ -188,7 +188,7 @@ async def feed_history(request: web.Request) -> web.Response:
     limit = int(text)
     if not 1 <= limit <= HISTORY_MAX_LIMIT:
         raise ApiError(400, f"limit must be between 1 and {HISTORY_MAX_LIMIT}")
-    body = await node.history(feed, from_ms, to_ms, limit)
+    body = await journal_history(node.journal, feed, from_ms, to_ms, limit)
     return web.json_response({"feed": feed, "from_ms": from_ms, "to_ms": to_ms, **body})
 
 

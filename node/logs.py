@@ -20,6 +20,8 @@ from typing import Any, Final, Literal, TextIO
 import structlog
 from structlog.typing import Processor
 
+from aggregator.types import Aggregate
+
 LogFormat = Literal["json", "console", "auto"]
 
 NOISY: Final = ("apscheduler", "web3", "aiohttp.access")
@@ -127,9 +129,13 @@ def publish_action(error: Exception, sender: str, chain_id: int | None) -> str |
     return None
 
 
-def breaker_action(feed: str, venues: list[str]) -> str:
-    """What to do when a feed's breaker opens."""
+def breaker_action(feed: str, aggregate: Aggregate) -> str:
+    """What to do when a feed's breaker opens: look at the venues the aggregate rejected, else
+    at all it used (they moved together)."""
     pair = feed.replace("/", "-")
+    venues = sorted({r.source for r in aggregate.rejected}) or sorted(
+        {s.source for s in aggregate.used}
+    )
     checked = ", ".join(venues) if venues else "the feed's venues"
     return (
         f"check venues {checked} (GET /v1/venues); if the move is real and must be followed now, "

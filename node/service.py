@@ -130,19 +130,9 @@ class OracleNode:
     def contract_address(self, feed: str) -> str | None:
         return None if self._chain is None else self._chain.contract_address(feed)
 
-    async def history(self, feed: str, from_ms: int, to_ms: int, limit: int) -> dict[str, object]:
-        """The journal's rounds and publications of `feed` in [from_ms, to_ms], oldest first."""
-        rounds = await self._journal.between("round", from_ms, to_ms, limit)
-        outcomes = await self._journal.between("outcome", from_ms, to_ms, limit, feed=feed)
-        return {
-            "rounds": [
-                {"round_id": r.round_id, "timestamp_ms": r.ts_ms, **r.body["feeds"][feed]}
-                for r in rounds
-                if feed in r.body["feeds"]
-            ],
-            "publications": [{"round_id": o.round_id, **o.body} for o in outcomes],
-            "truncated": len(rounds) == limit or len(outcomes) == limit,
-        }
+    @property
+    def journal(self) -> Journal:
+        return self._journal
 
     async def _reconcile(self) -> None:
         """Journal the fate of observations the last run signed but never saw an outcome for.
@@ -325,7 +315,7 @@ class OracleNode:
                 round_id,
                 ", ".join(plan.decision.trips),
                 plan.decision.reason,
-                extra=fields(feed=feed, action=breaker_action(feed, _suspects(plan))),
+                extra=fields(feed=feed, action=breaker_action(feed, plan.aggregate)),
             )
         elif not plan.decision.allow:
             log.warning(
@@ -403,10 +393,3 @@ class OracleNode:
         assert self._chain is not None
         sender = str(getattr(self._chain, "sender", self._chain.address))
         return publish_action(exc, sender, self._chain.domain(feed).chain_id)
-
-
-def _suspects(plan: FeedPlan) -> list[str]:
-    """The venues to look at when a breaker opens: those the aggregate rejected, else all it
-    used (they moved together)."""
-    rejected = sorted({r.source for r in plan.aggregate.rejected})
-    return rejected or sorted({s.source for s in plan.aggregate.used})
