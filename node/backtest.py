@@ -24,7 +24,7 @@ from aggregator import FeedSpec, SourceSpec
 from audit.history import History
 from audit.report import FeedTrace, format_time, rounds_report
 from feeds.quote import Quote
-from node.config import AggregationConfig, BreakerConfig, PublishConfig
+from node.feed_config import AggregationConfig, BreakerConfig, PublishConfig
 from node.pipeline import FeedMemory, FeedPlan, FeedRule, RoundRules, plan_round
 from publisher.policy import LastPublished
 
