@@ -22,7 +22,8 @@ from publisher.keys import LocalSigner, Signer, load_account
 from publisher.policy import LastPublished
 from publisher.remote_signer import RemoteSigner
 from publisher.rpc import RpcPool
-from publisher.txmanager import GWEI, TransactionManager, TxSettings
+from publisher.tx_types import GWEI, TxSettings
+from publisher.txmanager import TransactionManager
 
 log = logging.getLogger("oracle.node.chain")
 

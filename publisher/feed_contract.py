@@ -34,7 +34,8 @@ from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import PublishError, TransactionRevertedError
 from publisher.report import encode_report
 from publisher.rpc import RpcPool
-from publisher.txmanager import Landed, TransactionManager, TxSettings
+from publisher.tx_types import Landed, TxSettings
+from publisher.txmanager import TransactionManager
 
 _ANSWER_UPDATED_TOPIC = keccak(text="AnswerUpdated(int256,uint256,uint256)")
 Sender = LocalAccount | TransactionManager

@@ -29,7 +29,8 @@ from publisher.errors import PublishError
 from publisher.feed_contract import FeedContract, TxOutcome
 from publisher.keys import LocalSigner
 from publisher.rpc import RpcPool
-from publisher.txmanager import TransactionManager, TxSettings
+from publisher.tx_types import TxSettings
+from publisher.txmanager import TransactionManager
 
 ROUND_HISTORY = 128
 ECRECOVER_GAS = 3_000

@@ -26,7 +26,6 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
@@ -52,68 +51,12 @@ from publisher.errors import (
     TransactionRevertedError,
 )
 from publisher.rpc import RpcPool
+from publisher.tx_types import GWEI, Attempt, Landed, Pending, TxSettings
 
 log = logging.getLogger("oracle.publisher.tx")
-GWEI = 10**9
 _KEEP_RESULTS = 512
 
 TxEvent = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TxSettings:
-    """How hard the manager tries. Defaults follow Chainlink's transaction manager."""
-
-    max_fee_per_gas: int | None = None  # wei; None: no cap
-    bump_percent: int = 20
-    bump_after_blocks: int = 3
-    confirmations: int = 1
-    poll_interval_s: float = 0.5
-    timeout_s: float = 120.0
-    gas_headroom: float = 1.2
-    fallback_tip: int = GWEI
-
-    def __post_init__(self) -> None:
-        if self.bump_percent < 10:
-            # Pools refuse a replacement that raises the fees by less than 10%.
-            raise ValueError("bump_percent must be at least 10")
-        if self.bump_after_blocks < 1 or self.confirmations < 1:
-            raise ValueError("bump_after_blocks and confirmations must be at least 1")
-
-
-@dataclass(frozen=True, slots=True)
-class Landed:
-    """A transaction mined and confirmed to the configured depth."""
-
-    receipt: TxReceipt
-    nonce: int
-    sent: int  # distinct transactions signed for the intent (1 + replacements)
-    rebroadcasts: int  # same bytes sent again (after a reorg, a drop at the cap)
-
-    @property
-    def tx_hash(self) -> str:
-        return self.receipt["transactionHash"].to_0x_hex()
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    tx_hash: str
-    raw: bytes
-    max_fee: int
-    tip: int
-
-
-@dataclass
-class _Pending:
-    intent: str
-    tx: dict[str, Any]
-    nonce: int
-    attempts: list[_Attempt]
-    sent_at_block: int
-    included: tuple[int, bytes] | None = None
-    held: bool = False
-    rebroadcasts: int = 0
-    result: Landed | None = field(default=None)
 
 
 class TransactionManager:
@@ -138,7 +81,7 @@ class TransactionManager:
         self._nonce: int | None = None
         self._nonce_lock = asyncio.Lock()
         self._lanes: dict[str, asyncio.Lock] = {}
-        self._intents: OrderedDict[str, _Pending] = OrderedDict()
+        self._intents: OrderedDict[str, Pending] = OrderedDict()
 
     @property
     def address(self) -> ChecksumAddress:
@@ -178,9 +121,7 @@ class TransactionManager:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send_new(
-        self, intent: str, call: dict[str, Any], decoder: RevertDecoder
-    ) -> _Pending:
+    async def _send_new(self, intent: str, call: dict[str, Any], decoder: RevertDecoder) -> Pending:
         tx: dict[str, Any] = {
             **call,
             "from": self.address,
@@ -205,7 +146,7 @@ class TransactionManager:
                 self._nonce = nonce + 1
                 head = await self._head()
                 self._event("sent", intent=intent, nonce=nonce, tx=attempt.tx_hash, max_fee=max_fee)
-                return _Pending(intent, tx, nonce, [attempt], head)
+                return Pending(intent, tx, nonce, [attempt], head)
         raise NonceConflictError(f"nonce for {self.address} keeps being taken: is the key shared?")
 
     async def _settle_earlier_transactions(self) -> None:
@@ -231,13 +172,13 @@ class TransactionManager:
                 )
             await asyncio.sleep(self.settings.poll_interval_s)
 
-    def _sign(self, tx: dict[str, Any], nonce: int, max_fee: int, tip: int) -> _Attempt:
+    def _sign(self, tx: dict[str, Any], nonce: int, max_fee: int, tip: int) -> Attempt:
         signed = self._account.sign_transaction(
             {**tx, "nonce": nonce, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
         )
-        return _Attempt(signed.hash.to_0x_hex(), bytes(signed.raw_transaction), max_fee, tip)
+        return Attempt(signed.hash.to_0x_hex(), bytes(signed.raw_transaction), max_fee, tip)
 
-    async def _broadcast(self, attempt: _Attempt, decoder: RevertDecoder) -> None:
+    async def _broadcast(self, attempt: Attempt, decoder: RevertDecoder) -> None:
         try:
             await self._rpc.run(lambda w3: w3.eth.send_raw_transaction(attempt.raw), decoder)
         except NonceConflictError as exc:
@@ -278,7 +219,7 @@ class TransactionManager:
 
     # ------------------------------------------------------------------ watching
 
-    async def _watch(self, pending: _Pending, decoder: RevertDecoder) -> Landed:
+    async def _watch(self, pending: Pending, decoder: RevertDecoder) -> Landed:
         deadline = self._clock() + self.settings.timeout_s
         while True:
             head = await self._head()
@@ -295,7 +236,7 @@ class TransactionManager:
                 raise ReceiptTimeoutError(pending.attempts[-1].tx_hash, self.settings.timeout_s)
             await asyncio.sleep(self.settings.poll_interval_s)
 
-    async def _find_receipt(self, pending: _Pending) -> TxReceipt | None:
+    async def _find_receipt(self, pending: Pending) -> TxReceipt | None:
         for attempt in reversed(pending.attempts):
             receipt = await self._rpc.run(partial(_receipt_or_none, tx_hash=attempt.tx_hash))
             if receipt is not None:
@@ -303,7 +244,7 @@ class TransactionManager:
         return None
 
     async def _check_included(
-        self, pending: _Pending, receipt: TxReceipt, head: int, decoder: RevertDecoder
+        self, pending: Pending, receipt: TxReceipt, head: int, decoder: RevertDecoder
     ) -> Landed | None:
         where = (int(receipt["blockNumber"]), bytes(receipt["blockHash"]))
         if pending.included != where:
@@ -326,7 +267,7 @@ class TransactionManager:
         self._event("confirmed", intent=pending.intent, tx=landed.tx_hash, block=where[0])
         return landed
 
-    async def _after_reorg(self, pending: _Pending, head: int, decoder: RevertDecoder) -> None:
+    async def _after_reorg(self, pending: Pending, head: int, decoder: RevertDecoder) -> None:
         """The receipt we saw is gone: its block left the canonical chain. Send the same
         signed bytes again (same nonce: it can land at most once)."""
         assert pending.included is not None
@@ -341,7 +282,7 @@ class TransactionManager:
         await self._rebroadcast(pending, decoder)
         pending.sent_at_block = head
 
-    async def _rebroadcast(self, pending: _Pending, decoder: RevertDecoder) -> None:
+    async def _rebroadcast(self, pending: Pending, decoder: RevertDecoder) -> None:
         try:
             await self._broadcast(pending.attempts[-1], decoder)
         except (NonceTooLowError, ReplacementUnderpricedError, FeeCapError):
@@ -350,7 +291,7 @@ class TransactionManager:
             return
         pending.rebroadcasts += 1
 
-    async def _replace(self, pending: _Pending, head: int, decoder: RevertDecoder) -> None:
+    async def _replace(self, pending: Pending, head: int, decoder: RevertDecoder) -> None:
         """Not mined for `bump_after_blocks`: stuck or dropped. Replace it with higher fees."""
         pending.sent_at_block = head
         if await self._nonce_taken_elsewhere(pending):
@@ -391,13 +332,11 @@ class TransactionManager:
             self._alert_cap(pending, market_fee)
         self._event("replaced", intent=pending.intent, tx=attempt.tx_hash, max_fee=max_fee, tip=tip)
 
-    async def _hold_at_cap(
-        self, pending: _Pending, decoder: RevertDecoder, market_fee: int
-    ) -> None:
+    async def _hold_at_cap(self, pending: Pending, decoder: RevertDecoder, market_fee: int) -> None:
         self._alert_cap(pending, market_fee)
         await self._rebroadcast(pending, decoder)  # in case a pool dropped it
 
-    def _alert_cap(self, pending: _Pending, market_fee: int) -> None:
+    def _alert_cap(self, pending: Pending, market_fee: int) -> None:
         if pending.held:
             return
         pending.held = True
@@ -412,7 +351,7 @@ class TransactionManager:
         )
         self._event("held_at_cap", intent=pending.intent, cap=cap, market_fee=market_fee)
 
-    async def _nonce_taken_elsewhere(self, pending: _Pending) -> bool:
+    async def _nonce_taken_elsewhere(self, pending: Pending) -> bool:
         mined = await self._rpc.run(lambda w3: w3.eth.get_transaction_count(self.address, "latest"))
         if int(mined) <= pending.nonce:
             return False
@@ -438,7 +377,7 @@ class TransactionManager:
             return "unknown", ()
         return "unknown", ()
 
-    def _remember(self, pending: _Pending) -> None:
+    def _remember(self, pending: Pending) -> None:
         self._intents[pending.intent] = pending
         while len(self._intents) > _KEEP_RESULTS:
             oldest = next(iter(self._intents.values()))

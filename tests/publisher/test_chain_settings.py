@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from node.chain import tx_settings
 from node.config import ChainConfig
-from publisher.txmanager import GWEI
+from publisher.tx_types import GWEI
 
 KEYS: dict[str, Any] = {"keystore": Path("k.json"), "passphrase_file": Path("k.pass")}
 

@@ -16,7 +16,8 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from publisher.anvil import Anvil
 from publisher.errors import InsufficientFundsError, ReceiptTimeoutError, TransactionRevertedError
 from publisher.rpc import RpcPool
-from publisher.txmanager import GWEI, TransactionManager, TxSettings
+from publisher.tx_types import GWEI, TxSettings
+from publisher.txmanager import TransactionManager
 
 pytestmark = pytest.mark.integration
 
