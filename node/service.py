@@ -362,15 +362,7 @@ class OracleNode:
             "outcome",
             round_id,
             self._clock(),
-            {
-                "status": "confirmed",
-                "tx_hash": receipt.tx_hash,
-                "block_number": receipt.block_number,
-                "onchain_round_id": receipt.onchain_round_id,
-                "gas_used": receipt.gas_used,
-                "answer": str(observation.value),
-                "timestamp": observation.timestamp,
-            },
+            receipt.outcome(observation.value, observation.timestamp),
             feed=feed,
         )
         published = LastPublished(observation.value, observation.timestamp)

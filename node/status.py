@@ -30,6 +30,19 @@ class Receipt:
     effective_gas_price: int = 0
     """Wei per gas paid: `gas_used * effective_gas_price` is what the publication cost."""
 
+    def outcome(self, answer: int, timestamp: int) -> dict[str, object]:
+        """The body of the journal's `outcome` record for this landed publication of
+        `answer` stamped `timestamp` (what the contract stored)."""
+        return {
+            "status": "confirmed",
+            "tx_hash": self.tx_hash,
+            "block_number": self.block_number,
+            "onchain_round_id": self.onchain_round_id,
+            "gas_used": self.gas_used,
+            "answer": str(answer),
+            "timestamp": timestamp,
+        }
+
 
 class Chain(Protocol):
     """The node's side of the chain: signing and submitting for feeds that have a contract."""
