@@ -214,11 +214,14 @@ class _Replay:
     def round(self, rec: JournalRecord, inside: bool) -> None:
         rules = self.rules_for(rec.body["config_hash"])
         plans = plan_feeds(rules, self.aggregates.of(rec), rec.ts_ms, self.memory)
+        memory = self.memory
         for name, plan in plans.items():
-            mem = replace(self.memory.get(name, FeedMemory()), breaker=plan.breaker)
+            # FeedMemory(...) rather than `replace`: this runs for every feed of every round.
+            known = memory.get(name)
+            published, paused = (None, False) if known is None else (known.published, known.paused)
             if self.what_if and plan.publish is not None and plan.answer is not None:
-                mem = replace(mem, published=LastPublished(plan.answer, rec.ts_ms // 1000))
-            self.memory[name] = mem
+                published = LastPublished(plan.answer, rec.ts_ms // 1000)
+            memory[name] = FeedMemory(plan.breaker, published, paused)
         if inside:
             _compare_round(self.report, rec, plans, self.feed)
             if self.on_round is not None:
@@ -248,12 +251,10 @@ def _compare_round(
         report.feed_rounds += 1
         tally = report.feeds.setdefault(name, FeedTally())
         tally.rounds += 1
-        recorded = {k: v for k, v in recorded_feeds.get(name, {}).items() if k != "observation"}
-        replayed = (
-            {k: v for k, v in plan_json(plans[name], None).items() if k != "observation"}
-            if name in plans
-            else {}
-        )
+        recorded = dict(recorded_feeds.get(name, {}))
+        recorded.pop("observation", None)
+        replayed = plan_json(plans[name], None) if name in plans else {}
+        replayed.pop("observation", None)
         _tally(tally, recorded, replayed)
         # `==` is a fast pre-check: values equal as Python objects are taken as identical
         # (only an int standing for an equal float, or -0.0 for 0.0, could pass it and

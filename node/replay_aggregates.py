@@ -18,10 +18,11 @@ from typing import Any, overload
 
 import numpy as np
 
-from aggregator import Aggregate
+from aggregator import Aggregate, FeedSpec, SourcePrice
 from aggregator.batch import QuoteBatch, quote_batch
+from aggregator.combine import sorted_rejections
 from aggregator.grid import Floats
-from aggregator.layout import INVALID, UNAVAILABLE
+from aggregator.layout import INVALID, UNAVAILABLE, USED
 from aggregator.rounds import aggregate_rounds, aggregate_stacked
 from aggregator.vector import RoundLayout, VectorRound
 from audit.journal import JournalRecord
@@ -56,6 +57,7 @@ class RoundAggregates:
         self._read = read
         self._ready: dict[int, VectorRound] = {}
         self._layouts: dict[int, tuple[RoundRules, RoundLayout]] = {}
+        self._row_shapes: dict[int, RowShapes] = {}
 
     def of(self, rec: JournalRecord) -> dict[str, Aggregate]:
         """The aggregates of round record `rec` (its arrays are freed once handed out; asking
@@ -64,7 +66,7 @@ class RoundAggregates:
         if ready is None:
             self._compute_from(rec)
             ready = self._ready.pop(rec.seq)
-        return ready.aggregates()
+        return self._shapes(ready.layout).aggregates(ready)
 
     def _compute_from(self, first: JournalRecord) -> None:
         rules = self._rules_for(first)
@@ -87,6 +89,12 @@ class RoundAggregates:
             computed = aggregate_stacked(layout, *stacked, times)
         self._ready.update(zip((rec.seq for rec in chunk), computed, strict=True))
 
+    def _shapes(self, layout: RoundLayout) -> RowShapes:
+        known = self._row_shapes.get(id(layout))
+        if known is None or known.layout is not layout:
+            known = self._row_shapes[id(layout)] = RowShapes(layout)
+        return known
+
     def _layout(self, rules: RoundRules) -> RoundLayout:
         if rules.layout is not None:
             return rules.layout
@@ -98,6 +106,71 @@ class RoundAggregates:
                 RoundLayout.build([r.spec for r in rules.feeds]),
             )
         return known[1]
+
+
+class RowShapes:
+    """What a layout's `Aggregate`s share from round to round, to build them row by row fast.
+
+    `aggregates(round)` equals `round.aggregates()` (property tests): a row with a value whose
+    every source was used is built here from the round's arrays read as lists once; any
+    other row (a rejection to explain, or no value) is `VectorRound.aggregate_row`'s.
+    """
+
+    def __init__(self, layout: RoundLayout) -> None:
+        self.layout = layout
+        self._rows = [
+            (
+                spec.feed,
+                str(spec.params.estimator),
+                len(spec.sources),
+                # `aggregate_row` sorts the used sources by (venue, symbol), stably: the
+                # same permutation every round when every slot is used.
+                tuple(
+                    (spec.sources[j].venue, spec.sources[j].symbol, j, markets[j])
+                    for j in _by_market(spec)
+                ),
+            )
+            for spec, markets in zip(layout.specs, layout.slot_market.tolist(), strict=True)
+        ]
+        self._no_rejections = sorted_rejections(())
+
+    def aggregates(self, round_: VectorRound) -> dict[str, Aggregate]:
+        codes = round_.code.tolist()
+        values = round_.value.tolist()
+        prices = round_.price.tolist()
+        weights = round_.weight.tolist()
+        raw = round_.markets.price.tolist()
+        stamps = round_.markets.ts_ms.tolist()
+        out: dict[str, Aggregate] = {}
+        for i, (feed, estimator, width, order) in enumerate(self._rows):
+            value = values[i]
+            row = codes[i]
+            if math.isnan(value) or row[:width].count(USED) != width:
+                out[feed] = round_.aggregate_row(i)
+                continue
+            price, weight = prices[i], weights[i]
+            out[feed] = Aggregate(
+                feed=feed,
+                round_ts_ms=round_.round_ts_ms,
+                value=value,
+                dispersion=float(round_.dispersion[i]),
+                used=tuple(
+                    SourcePrice(venue, symbol, price[j], raw[k], stamps[k], weight[j])
+                    for venue, symbol, j, k in order
+                ),
+                rejected=self._no_rejections,
+                band_low=float(round_.band_low[i]),
+                band_high=float(round_.band_high[i]),
+                estimator=estimator,
+            )
+        return out
+
+
+def _by_market(spec: FeedSpec) -> list[int]:
+    """Slot indices in (venue, symbol) order, ties in slot order (a stable sort)."""
+    return sorted(
+        range(len(spec.sources)), key=lambda j: (spec.sources[j].venue, spec.sources[j].symbol)
+    )
 
 
 class LazyResults(Sequence[FetchResult]):
