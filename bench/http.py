@@ -5,11 +5,14 @@
 The real server is `oracle-node`'s own app over a node that has completed a round against the
 simulator (its own process): real state, the rate limiter on (set high enough not to refuse),
 the query check, ETag and Cache-Control. The baseline is a bare aiohttp app, in its own
-process too, answering the very same bytes. The load generator (this process) keeps
-`--concurrency` requests in flight on as many connections and sends `--requests` requests per
-run (after a warm-up), alternating real and bare runs `--repeats` times and keeping each
-server's best run. On this 2-core machine a server and the load generator each get a core.
-Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", ...}`.
+process too, answering the very same bytes. The load generator (this process) holds
+`--concurrency` keep-alive HTTP/1.1 connections with one request in flight on each, on raw
+asyncio protocol callbacks (status line and Content-Length parsed, every body compared with
+the expected bytes), and sends `--requests` requests per run after a warm-up, alternating real
+and bare runs `--repeats` times and keeping each server's best run. It costs a third or less of
+a server's CPU per request, so on this 2-core machine the server's core is the bottleneck.
+Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", ...}` with the
+servers' and the generator's CPU microseconds per request (Linux `/proc`) and the load average.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from tempfile import TemporaryDirectory
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from node.app import running_node
@@ -83,8 +87,8 @@ async def _until_stdin_closes() -> None:
 
 
 @asynccontextmanager
-async def server_process(*args: str) -> AsyncIterator[str]:
-    """`bench/http.py --serve ...` as a child process; yields the URL it prints."""
+async def server_process(*args: str) -> AsyncIterator[tuple[str, int]]:
+    """`bench/http.py --serve ...` as a child process; yields the URL it prints and its pid."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, *args,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -96,7 +100,7 @@ async def server_process(*args: str) -> AsyncIterator[str]:
         line = await asyncio.wait_for(process.stdout.readline(), 90)
         if not line.startswith(b"http://"):
             raise SystemExit(f"server did not start: {line.decode()!r}")
-        yield line.decode().strip()
+        yield line.decode().strip(), process.pid
     finally:
         process.stdin.close()
         try:
@@ -106,67 +110,216 @@ async def server_process(*args: str) -> AsyncIterator[str]:
             await process.wait()
 
 
-async def load(url: str, requests: int, concurrency: int) -> tuple[float, float, bytes]:
-    """(requests per second, p99 latency in ms, one body) at `concurrency` requests in flight."""
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        latencies: list[float] = []
-        left = [requests]
-        body = b""
+REQUEST_TEMPLATE = "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bench-http\r\n\r\n"
 
-        async def worker() -> None:
-            nonlocal body
-            while left[0] > 0:
-                left[0] -= 1
-                start = time.perf_counter()
-                async with session.get(url + PATH) as response:
-                    data = await response.read()
-                    if response.status != 200:
-                        raise SystemExit(f"{url}{PATH}: HTTP {response.status} {data[:200]!r}")
-                latencies.append(time.perf_counter() - start)
-                body = data
 
-        left[0] = min(2000, requests)  # warm-up: connections opened, caches filled
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        latencies.clear()
-        left[0] = requests
+class BenchError(Exception):
+    """The server answered something other than 200 with the expected body."""
+
+
+class _Run:
+    """One measured run: requests left to send, latencies, and the future set when all are in."""
+
+    def __init__(self, requests: int, connections: int, expected: bytes) -> None:
+        self.left = requests
+        self.busy = connections
+        self.expected = expected
+        self.latencies: list[float] = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def fail(self, error: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(error)
+
+    def idle(self) -> None:
+        self.busy -= 1
+        if self.busy == 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection with one request in flight at a time.
+
+    Parses the status line and `Content-Length` (the servers measured send no chunked bodies)
+    and compares every body with the expected bytes: a wrong answer fails the run rather than
+    counting as a fast one. Protocol callbacks, no task or stream per request, so the
+    generator spends a small fraction of what the server does per request.
+    """
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+        self.buffer = bytearray()
+        self.sent_at = 0.0
+        self.run: _Run | None = None
+        self.transport: asyncio.Transport | None = None
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.run is not None:
+            self.run.fail(BenchError(f"connection closed mid-run: {exc}"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def start(self, run: _Run) -> None:
+        self.run = run
+        self._next()
+
+    def _next(self) -> None:
+        run = self.run
+        assert run is not None
+        assert self.transport is not None
+        if run.left <= 0:
+            self.run = None
+            run.idle()
+            return
+        run.left -= 1
+        self.sent_at = time.perf_counter()
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(buffer[:head_end]).lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            return self._fail(BenchError(f"no Content-Length: {head[:300]!r}"))
+        line_end = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17 : None if line_end < 0 else line_end])
+        end = head_end + 4 + length
+        if len(buffer) < end:
+            return
+        finished = time.perf_counter()
+        run = self.run
+        assert run is not None
+        body = bytes(buffer[head_end + 4 : end])
+        if not head.startswith(b"http/1.1 200 ") or body != run.expected:
+            return self._fail(BenchError(f"unexpected answer: {head[:100]!r} {body[:200]!r}"))
+        del buffer[:end]
+        run.latencies.append(finished - self.sent_at)
+        self._next()
+
+    def _fail(self, error: Exception) -> None:
+        if self.run is not None:
+            self.run.fail(error)
+        assert self.transport is not None
+        self.transport.close()
+
+
+def _address(url: str) -> tuple[str, int, bytes]:
+    """(host, port, the request's bytes) for `http://host:port`."""
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        raise SystemExit(f"not an http://host:port URL: {url!r}")
+    request = REQUEST_TEMPLATE.format(path=PATH, host=parts.netloc).encode()
+    return parts.hostname, parts.port, request
+
+
+async def fetch(url: str) -> tuple[int, bytes]:
+    """One plain GET of `PATH` (status, body), to learn the body every answer must equal."""
+    host, port, request = _address(url)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        return int(head.split(" ", 2)[1]), await reader.readexactly(length)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Figures(NamedTuple):
+    rps: float
+    p99_ms: float
+    server_cpu_us: float  # per request
+    client_cpu_us: float  # per request, this process
+
+
+async def load(
+    url: str, server_pid: int, requests: int, concurrency: int, expected: bytes
+) -> Figures:
+    """Figures of `requests` GETs of `PATH` with `concurrency` connections, one in flight each."""
+    host, port, request = _address(url)
+    loop = asyncio.get_running_loop()
+    connections: list[_Connection] = []
+    try:
+        for _ in range(concurrency):
+            _, protocol = await loop.create_connection(lambda: _Connection(request), host, port)
+            connections.append(protocol)
+
+        async def run(count: int) -> _Run:
+            state = _Run(count, concurrency, expected)
+            for connection in connections:
+                connection.start(state)
+            await state.done
+            return state
+
+        await run(min(2000, requests))  # warm-up: caches filled, both sides' code paths hot
+        server_cpu, client_cpu = cpu_s(server_pid), time.process_time()
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        state = await run(requests)
         elapsed = time.perf_counter() - started
-    latencies.sort()
+        server_cpu, client_cpu = cpu_s(server_pid) - server_cpu, time.process_time() - client_cpu
+    finally:
+        for connection in connections:
+            assert connection.transport is not None
+            connection.transport.close()
+        await asyncio.gather(*(c.lost for c in connections))
+    latencies = sorted(state.latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return requests / elapsed, p99 * 1000, body
+    per_request_us = 1e6 / requests
+    return Figures(
+        requests / elapsed, p99 * 1000, server_cpu * per_request_us, client_cpu * per_request_us
+    )
 
 
 async def main(requests: int, concurrency: int, repeats: int) -> dict[str, object]:
     with TemporaryDirectory() as folder:
         async with (
             simulator_process() as sim_url,
-            server_process("--serve", "real", sim_url, folder) as real_url,
+            server_process("--serve", "real", sim_url, folder) as (real_url, real_pid),
         ):
-            _, _, body = await load(real_url, 200, 4)
+            status, body = await fetch(real_url)
+            if status != 200:
+                raise SystemExit(f"{real_url}{PATH}: HTTP {status} {body[:200]!r}")
             (Path(folder) / "body.json").write_bytes(body)
             bare_args = ("--serve", "bare", str(Path(folder) / "body.json"))
-            async with server_process(*bare_args) as bare_url:
-                real: list[tuple[float, float]] = []
-                bare: list[tuple[float, float]] = []
+            async with server_process(*bare_args) as (bare_url, bare_pid):
+                if await fetch(bare_url) != (200, body):
+                    raise SystemExit("the bare server does not answer the node's bytes")
+                real: list[Figures] = []
+                bare: list[Figures] = []
                 for _ in range(repeats):
-                    rps, p99, real_body = await load(real_url, requests, concurrency)
-                    real.append((rps, p99))
-                    rps, p99, bare_body = await load(bare_url, requests, concurrency)
-                    bare.append((rps, p99))
+                    real.append(await load(real_url, real_pid, requests, concurrency, body))
+                    bare.append(await load(bare_url, bare_pid, requests, concurrency, body))
     best, best_bare = max(real), max(bare)
     return {
-        "rps": round(best[0]),
-        "p99_ms": round(best[1], 2),
-        "bare_rps": round(best_bare[0]),
-        "bare_p99_ms": round(best_bare[1], 2),
-        "ratio": round(best[0] / best_bare[0], 3),
+        "rps": round(best.rps),
+        "p99_ms": round(best.p99_ms, 2),
+        "bare_rps": round(best_bare.rps),
+        "bare_p99_ms": round(best_bare.p99_ms, 2),
+        "ratio": round(best.rps / best_bare.rps, 3),
+        "server_cpu_us_per_req": round(best.server_cpu_us, 1),
+        "bare_server_cpu_us_per_req": round(best_bare.server_cpu_us, 1),
+        "client_cpu_us_per_req": round(best.client_cpu_us, 1),
         "requests": requests,
         "concurrency": concurrency,
         "body_bytes": len(body),
-        "same_body": real_body == bare_body,
         "cores": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 
