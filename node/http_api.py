@@ -161,11 +161,12 @@ def _matches(if_none_match: str, tag: str) -> bool:
 
 def _max_age(request: web.Request) -> int:
     """Whole seconds until the next round is due: no value can change before it."""
-    last = request.app[NODE_KEY].last_round_ts_ms
+    app = request.app  # a property lookup through the match info: once per request
+    last = app[NODE_KEY].last_round_ts_ms
     if last is None:
         return 0
-    interval_ms = request.app[INTERVAL_KEY] * 1000
-    left_ms = last + interval_ms - request.app[CLOCK_KEY]()
+    interval_ms = app[INTERVAL_KEY] * 1000
+    left_ms = last + interval_ms - app[CLOCK_KEY]()
     return max(0, min(math.floor(left_ms / 1000), math.floor(interval_ms / 1000)))
 
 
@@ -250,11 +251,11 @@ def _check_query(request: web.Request) -> None:
             raise ApiError(400, f"unknown query parameter {name!r}; this call takes: {listed}")
 
 
-def _rate_limit(request: web.Request) -> None:
-    limiter = request.app.get(LIMITER_KEY)
+def _rate_limit(request: web.Request, app: web.Application) -> None:
+    limiter = app.get(LIMITER_KEY)
     if limiter is None:
         return
-    wait_s = limiter.acquire(request.remote or "", request.app[MONOTONIC_KEY]())
+    wait_s = limiter.acquire(request.remote or "", app[MONOTONIC_KEY]())
     if wait_s > 0:
         seconds = retry_after_s(wait_s)
         raise ApiError(
@@ -268,7 +269,7 @@ def _rate_limit(request: web.Request) -> None:
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Rate limit and query check before the handler; every error out of it becomes JSON."""
     try:
-        _rate_limit(request)
+        _rate_limit(request, request.app)
         _check_query(request)
         return await handler(request)
     except ApiError as exc:
