@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -167,7 +166,7 @@ def _max_age(request: web.Request) -> int:
         return 0
     interval_ms = app[INTERVAL_KEY] * 1000
     left_ms = last + interval_ms - app[CLOCK_KEY]()
-    return max(0, min(math.floor(left_ms / 1000), math.floor(interval_ms / 1000)))
+    return max(0, int(min(left_ms, interval_ms) // 1000))
 
 
 HISTORY_LIMIT = 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -34,8 +35,12 @@ def _symbol(text: str) -> bool:
     return text.isascii() and text.isalnum()
 
 
+@lru_cache(maxsize=1024)
 def parse_pair(pair: str) -> str:
-    """`BTC-usd` -> `BTC/USD`; `ValueError` with the reason when it is not BASE-QUOTE."""
+    """`BTC-usd` -> `BTC/USD`; `ValueError` with the reason when it is not BASE-QUOTE.
+
+    Cached (bounded): every feed read parses its path, and clients ask for the same few pairs.
+    """
     base, sep, quote = pair.partition("-")
     if not sep or not _symbol(base) or not _symbol(quote):
         raise ValueError(f"feed {pair!r} must be BASE-QUOTE, e.g. BTC-USD")
