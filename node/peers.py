@@ -227,7 +227,7 @@ class PeerClient:
         started = time.perf_counter()
         try:
             async with self._session.get(url, allow_redirects=False) as resp:
-                raw = await resp.content.read(MAX_BODY_BYTES + 1)
+                raw = await _read_bounded(resp.content, MAX_BODY_BYTES + 1)
                 status = resp.status
         except TimeoutError:
             return Rejection(peer.url, "timeout", f"no answer within {self._timeout.total}s")
@@ -244,3 +244,17 @@ class PeerClient:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             return Rejection(peer.url, "malformed", f"not JSON: {exc}")
+
+
+async def _read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to `limit` bytes. One `read(n)` returns what has arrived so far, which for
+    a body split over several packets is only its first part."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -179,6 +180,29 @@ async def test_gather_keeps_good_peers_and_reports_each_bad_one_with_its_reason(
     )
     assert seen == rejected
     assert elapsed < 1.5  # asked at once, each bounded by the timeout
+
+
+async def test_an_observation_that_arrives_in_several_pieces_is_read_whole(
+    serve: Callable[[Route], Any],
+) -> None:
+    payload = json.dumps(await body(signer=OTHER)).encode()
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for start in range(0, len(payload), 40):
+            await response.write(payload[start : start + 40])
+            await asyncio.sleep(0.01)  # each piece its own packet
+        await response.write_eof()
+        return response
+
+    client = PeerClient([Peer(await serve(trickle), OTHER.address)], timeout_s=5, max_peers=1)
+    try:
+        accepted, rejected = await client.gather(check(now_s=NOW_S))
+    finally:
+        await client.close()
+    assert rejected == []
+    assert [o.signer for o in accepted] == [OTHER.address]
 
 
 async def test_gather_asks_at_most_max_peers(serve: Callable[[Route], Any]) -> None:
