@@ -7,8 +7,8 @@ module computes the same EIP-712 digest directly, for the one struct the contrac
 
 with the domain separator computed once per (chain id, contract), and recovers the public key
 with libsecp256k1 (coincurve). `ObservationRecovery.signer` returns exactly the checksum address
-`recover_signer` returns (a test holds both to it on random keys), and raises `ValueError` for
-what cannot be recovered.
+`recover_signer` returns (a test holds both to it on random keys), and raises `ValueError`, as
+it does, for what cannot be recovered and for what the contract refuses (v not 27 or 28, high s).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from publisher.eip712 import (
     DOMAIN_VERSION,
     INT192_MAX,
     INT192_MIN,
+    MAX_LOW_S,
     SECP256K1_N,
     UINT64_MAX,
 )
@@ -100,11 +101,13 @@ class ObservationRecovery:
         if len(signature) != 65:
             raise ValueError(f"expected a 65-byte signature, got {len(signature)} bytes")
         v = signature[64]
-        recid = v - 27 if v >= 27 else v
         r = int.from_bytes(signature[:32], "big")
         s = int.from_bytes(signature[32:64], "big")
-        if recid not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        if v not in (27, 28) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
             raise ValueError("signature values out of range")
+        if s > MAX_LOW_S:
+            raise ValueError("high-s signature: the contract accepts low-s signatures only")
+        recid = v - 27
         try:
             public = PublicKey.from_signature_and_message(
                 signature[:64] + bytes([recid]), digest, hasher=None

@@ -94,6 +94,9 @@ class PeerConfig(Strict):
     def _http(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"peer url {v!r} must start with http:// or https://")
+        if "@" in v.split("://", 1)[1].split("/", 1)[0]:
+            # The URL names the peer in logs, metrics and the journal: no credentials in it.
+            raise ValueError("peer url must not carry credentials (user:password@)")
         return v.rstrip("/")
 
     @field_validator("signer")
@@ -195,6 +198,10 @@ def load_config(path: Path | str) -> NodeConfig:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (TOML is UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:

@@ -80,6 +80,8 @@ def check_config(path: Path) -> list[Problem]:
         text = path.read_text()
     except OSError as exc:
         return [Problem(name, None, "", f"cannot read the config: {exc.strerror or exc}")]
+    except UnicodeDecodeError:
+        return [Problem(name, None, "", "not UTF-8 text (TOML is UTF-8)")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

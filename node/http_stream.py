@@ -26,12 +26,15 @@ from node.status import FeedEvent
 
 BUFFERED_EVENTS = 512
 MAX_CLIENTS = 256
+MAX_CLIENTS_PER_ADDRESS = 8
+"""Streams one client address may hold open: one address cannot take every slot."""
 DROPPED = b'event: dropped\ndata: {"error": "too slow: events were lost; reconnect"}\n\n'
 
 
 @dataclass(slots=True, eq=False)  # identity: each connection is its own client
 class _Client:
     feed: str | None
+    address: str
     queue: asyncio.Queue[bytes | None]
     dropped: bool = field(default=False)
 
@@ -92,13 +95,16 @@ class EventBroker:
             frames.insert(0, note % last_id)
         return frames
 
-    def join(self, feed: str | None) -> _Client:
+    def join(self, feed: str | None, address: str = "") -> _Client:
         if self._closed:
             raise ApiError(503, "the node is shutting down", {"Retry-After": "5"})
         if len(self._clients) >= MAX_CLIENTS:
             busy = f"{MAX_CLIENTS} event streams are open; retry later"
             raise ApiError(503, busy, {"Retry-After": "5"})
-        client = _Client(feed, asyncio.Queue(self.queue_size))
+        if sum(1 for c in self._clients if c.address == address) >= MAX_CLIENTS_PER_ADDRESS:
+            mine = f"{MAX_CLIENTS_PER_ADDRESS} event streams are open from this address"
+            raise ApiError(429, f"{mine}; close one first", {"Retry-After": "5"})
+        client = _Client(feed, address, asyncio.Queue(self.queue_size))
         self._clients.add(client)
         return client
 
@@ -122,7 +128,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     pair = request.query.get("feed")
     feed = None if pair is None else known_feed(request, pair)
     last_id = _last_event_id(request)
-    client = broker.join(feed)
+    client = broker.join(feed, request.remote or "")
     # The backlog is taken together with joining (no await between): no event is both missed
     # and queued.
     opening = b"retry: 3000\n\n"
@@ -161,6 +167,6 @@ def _last_event_id(request: web.Request) -> int | None:
     text = request.headers.get("Last-Event-ID")
     if text is None or not text.strip():
         return None
-    if not text.strip().isdigit() or not text.strip().isascii():
+    if not text.strip().isdigit() or not text.strip().isascii() or len(text.strip()) > 19:
         raise ApiError(400, "Last-Event-ID must be an event id this stream sent (an integer)")
     return int(text.strip())

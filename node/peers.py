@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import aiohttp
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.exceptions import ValidationError
 
-from publisher.eip712 import Domain, SignedObservation, recover_signer
+from publisher.eip712 import INT192_MAX, INT192_MIN, Domain, SignedObservation, recover_signer
 
 log = logging.getLogger("oracle.node.peers")
 
@@ -145,8 +146,10 @@ def _parse(body: object) -> tuple[str, int, str, SignedObservation] | str:
         return "timestamp and chain_id must be non-negative integers"
     if not is_address(signer) or not is_address(contract):
         return "signer and contract must be addresses"
-    if not answer.lstrip("-").isdigit() or len(answer) > 80:
+    if not _INTEGER.fullmatch(answer):
         return "answer is not an integer string"
+    if not INT192_MIN <= int(answer) <= INT192_MAX:
+        return "answer does not fit the contract's int192"
     if not signature.startswith("0x") or len(signature) != 132:
         return "signature must be 0x and 65 bytes of hex"
     try:
@@ -157,6 +160,8 @@ def _parse(body: object) -> tuple[str, int, str, SignedObservation] | str:
     return feed, chain_id, to_checksum_address(contract), obs
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,58}")
+"""Decimal ASCII digits only (`str.isdigit` also takes other scripts' digits); int192 has 58."""
 _FIELDS = ("feed", "answer", "timestamp", "signer", "signature", "chain_id", "contract")
 
 
@@ -218,11 +223,20 @@ class PeerClient:
         body = await self._fetch(peer, check.feed)
         if isinstance(body, Rejection):
             return body
-        return check_observation(body, peer, check)
+        try:
+            return check_observation(body, peer, check)
+        except Exception as exc:  # a check this code missed must cost one answer, not the round
+            log.exception("peer %s: unexpected failure checking an answer", peer.url)
+            return Rejection(peer.url, "malformed", f"{type(exc).__name__}: {exc}")
 
     async def _fetch(self, peer: Peer, feed: str) -> Any:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # No compression: the body bound counts the bytes that arrive, and nothing inflates.
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                auto_decompress=False,
+                headers={"Accept-Encoding": "identity"},
+            )
         url = f"{peer.url}/v1/feeds/{feed.replace('/', '-')}/observation"
         started = time.perf_counter()
         try:

@@ -101,7 +101,12 @@ def signable_observation(domain: Domain, value: int, timestamp: int) -> Signable
 
 
 def recover_signer(domain: Domain, observation: SignedObservation) -> str:
-    """The checksum address that produced `observation.signature` under `domain`."""
+    """The checksum address that produced `observation.signature` under `domain`.
+
+    Raises `ValueError` for a signature the contract refuses even when it recovers (v not 27
+    or 28, a high-s twin): whoever checks a signature here judges it as the chain will.
+    """
+    observation.compact()
     message = signable_observation(domain, observation.value, observation.timestamp)
     recovered: str = Account.recover_message(message, signature=observation.signature)
     return recovered

@@ -66,7 +66,7 @@ async def test_a_changed_value_recovers_the_same_stranger_as_eth_account() -> No
     assert recovered == recover_signer(domain, forged) != signer.address
 
 
-async def test_the_high_s_twin_recovers_the_signer_as_eth_account_does() -> None:
+async def test_the_high_s_twin_is_refused_by_both_paths_as_the_contract_refuses_it() -> None:
     signer, domain, value, timestamp = _random_case(random.Random(4))
     obs = await signer.sign_observation(domain, value, timestamp)
     s = int.from_bytes(obs.signature[32:64], "big")
@@ -74,11 +74,12 @@ async def test_the_high_s_twin_recovers_the_signer_as_eth_account_does() -> None
         obs.signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - obs.signature[64]])
     )
 
-    recovered = ObservationRecovery().signer(
-        domain.chain_id, domain.verifying_contract, value, timestamp, twin
-    )
-
-    assert recovered == signer.address
+    with pytest.raises(ValueError, match="high-s"):
+        ObservationRecovery().signer(
+            domain.chain_id, domain.verifying_contract, value, timestamp, twin
+        )
+    with pytest.raises(ValueError, match="high-s"):
+        recover_signer(domain, SignedObservation(value, timestamp, obs.signer, twin))
 
 
 @pytest.mark.parametrize(

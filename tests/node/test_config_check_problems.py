@@ -244,3 +244,12 @@ def test_the_example_config_has_no_problem_but_its_missing_key_files(tmp_path: P
     example = Path(__file__).parents[2] / "config" / "node.example.toml"
     problems = check_config(example)
     assert {p.key for p in problems} <= {"chain.keystore", "chain.passphrase_file"}
+
+
+def test_a_file_that_is_not_utf8_is_one_problem_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_bytes(b"[node]\nround_interval_s = 1\n# caf\xe9\n")
+    [problem] = check_config(path)
+    assert "not UTF-8" in problem.message
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)

@@ -132,6 +132,8 @@ async def test_history_defaults_to_the_last_hour_and_honours_limit(
         {"limit": "0"},
         {"limit": "x"},
         {"to": "-5"},
+        {"to": "99999999999999999999999999"},
+        {"from": "10000-01-01T00:00:00"},
     ],
 )
 async def test_history_refuses_bad_parameters_with_400(

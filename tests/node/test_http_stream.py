@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from node.http_stream import BROKER_KEY
+from node.http_stream import BROKER_KEY, MAX_CLIENTS_PER_ADDRESS
 from node.openapi import Feed
 from tests.node.http_support import running_api
 
@@ -80,8 +80,9 @@ async def test_a_last_event_id_past_the_buffer_says_so_honestly(tmp_path: Path) 
         ({"params": {"feed": "BTC"}}, 400),
         ({"params": {"feed": "ETH-USD"}}, 404),
         ({"headers": {"Last-Event-ID": "abc"}}, 400),
+        ({"headers": {"Last-Event-ID": "9" * 5000}}, 400),
     ],
-    ids=["malformed-feed", "unknown-feed", "malformed-last-event-id"],
+    ids=["malformed-feed", "unknown-feed", "malformed-last-event-id", "huge-last-event-id"],
 )
 async def test_bad_stream_requests_get_a_json_4xx(
     tmp_path: Path, request_args: dict[str, Any], status: int
@@ -126,3 +127,18 @@ async def test_a_client_too_slow_to_read_is_dropped_and_never_blocks_rounds(
     assert broker.clients == 0
     assert stuck.queue.get_nowait() is None  # the handler's cue to send `event: dropped`
     assert stuck.queue.empty()
+
+
+async def test_one_address_cannot_hold_every_stream_slot(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        app = api.client.server.app
+        assert app is not None
+        held = [app[BROKER_KEY].join(None, "127.0.0.1") for _ in range(MAX_CLIENTS_PER_ADDRESS)]
+        response = await api.client.get("/v1/stream")
+        body = await response.json()
+        other = app[BROKER_KEY].join(None, "10.0.0.9")  # another address still gets a stream
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "5"
+    assert "from this address" in body["error"]
+    assert len(held) == MAX_CLIENTS_PER_ADDRESS
+    assert other.address == "10.0.0.9"

@@ -80,6 +80,23 @@ async def test_a_timestamp_given_as_text_is_malformed() -> None:
     assert await reason_for((await body()) | {"timestamp": "1"}) == "malformed"
 
 
+@pytest.mark.parametrize("answer", ["--5", "\u00b2", "1e3", " 5", str(2**191)])
+async def test_an_answer_that_is_not_an_int192_in_decimal_digits_is_malformed(
+    answer: str,
+) -> None:
+    assert await reason_for(await body(answer=answer)) == "malformed"
+
+
+async def test_the_high_s_twin_of_a_valid_signature_is_a_bad_signature() -> None:
+    """Plain ECDSA recovers the signer from it; the contract would refuse the whole report."""
+    given = await body()
+    raw = bytes.fromhex(given["signature"][2:])
+    s = int.from_bytes(raw[32:64], "big")
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    twin = raw[:32] + (n - s).to_bytes(32, "big") + bytes([55 - raw[64]])
+    assert await reason_for(given | {"signature": "0x" + twin.hex()}) == "bad_signature"
+
+
 async def test_an_observation_of_another_feed_is_refused() -> None:
     assert await reason_for(await body(feed="ETH/USD")) == "wrong_feed"
 

@@ -61,6 +61,7 @@ def test_without_peers_the_node_is_alone(tmp_path: Path) -> None:
         ),
         (CHAIN + FEEDS + peer("http://n1", A) + peer("http://n1", B), "url appears twice"),
         (CHAIN + FEEDS + peer("n1:8080", A), "must start with http"),
+        (CHAIN + FEEDS + peer("http://u:secret@n1", A), "must not carry credentials"),
         (CHAIN + FEEDS + peer("http://n1", "0x1234"), "20-byte address"),
         (FEEDS + peer("http://n1", A), "peers need a \\[chain\\] section"),
     ],
