@@ -42,6 +42,12 @@ class TransactionRevertedError(PublishError):
         self.tx_hash = tx_hash
 
 
+class InvalidReportError(PublishError):
+    """The observations cannot be packed into a report the contract accepts (a value or
+    timestamp out of the Solidity types' range, a signature that is not 65 bytes with v 27/28
+    and low s). Nothing was sent: fix or drop the offending observation."""
+
+
 class InsufficientFundsError(PublishError):
     """The sender cannot pay for gas. The operator funds the sender account."""
 

@@ -31,7 +31,7 @@ from web3.types import TxReceipt
 from publisher.chain_errors import RevertDecoder, translate_errors
 from publisher.compile import load_artifact
 from publisher.eip712 import Domain, SignedObservation
-from publisher.errors import PublishError, TransactionRevertedError
+from publisher.errors import InvalidReportError, PublishError, TransactionRevertedError
 from publisher.report import encode_report
 from publisher.rpc import RpcPool
 from publisher.tx_types import Landed, TxSettings
@@ -169,7 +169,10 @@ class FeedContract:
         intent = intent or self.intent_of(observations)
         for refreshed in (False, True):
             signer_set = await self._current_signer_set(refresh=refreshed)
-            data = HexBytes(encode_report(observations, signer_set))
+            try:
+                data = HexBytes(encode_report(observations, signer_set))
+            except ValueError as exc:
+                raise InvalidReportError(str(exc)) from exc
             try:
                 return await self._transact(sender, intent, data, is_submit=True)
             except TransactionRevertedError as exc:

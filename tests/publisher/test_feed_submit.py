@@ -6,8 +6,8 @@ import pytest
 from feed_helpers import DECIMALS, DESCRIPTION, Chain, make_signers, sign_all
 from web3.logs import DISCARD
 
-from publisher.eip712 import INT192_MAX, INT192_MIN
-from publisher.errors import TransactionRevertedError
+from publisher.eip712 import INT192_MAX, INT192_MIN, SignedObservation
+from publisher.errors import InvalidReportError, TransactionRevertedError
 from publisher.feed_contract import FeedContract, RoundData
 from publisher.report import signer_set_commitment
 
@@ -207,3 +207,18 @@ async def test_submit_rereads_a_signer_set_changed_behind_its_back(
 
     assert outcome.round_id == 2
     assert (await feed.latest_round_data()).answer == 3
+
+
+async def test_an_observation_that_cannot_be_packed_is_refused_before_anything_is_sent(
+    chain: Chain, deploy_feed
+) -> None:
+    signers = make_signers(1)
+    feed = await deploy_feed(signers, 1)
+    [good] = await sign_all(feed.domain(), signers, [123], await chain.now())
+    bad = SignedObservation(good.value, good.timestamp, good.signer, good.signature[:64] + b"\x01")
+    sent_before = await chain.w3.eth.get_transaction_count(chain.owner.address)
+
+    with pytest.raises(InvalidReportError, match="27 or 28"):
+        await feed.submit([bad], chain.owner)
+
+    assert await chain.w3.eth.get_transaction_count(chain.owner.address) == sent_before
