@@ -40,6 +40,16 @@ def _shared() -> list[Processor]:
     ]
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes each record to `sys.stderr` as it is when the record is emitted, not as it was
+    when logging was configured: whoever replaces stderr later (a test harness, a daemonizer)
+    never leaves the node writing to a closed file."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(
     level: str = "INFO", fmt: LogFormat = "auto", stream: TextIO | None = None
 ) -> None:
@@ -63,7 +73,9 @@ def configure_logging(
             renderer,
         ],
     )
-    handler = logging.StreamHandler(out)
+    handler: logging.StreamHandler[TextIO] = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler(out)
+    )
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
     root = logging.getLogger()

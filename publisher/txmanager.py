@@ -277,10 +277,12 @@ class TransactionManager:
             pending.intent,
             pending.included[0],
         )
-        self._event("reorged", intent=pending.intent, block=pending.included[0])
+        block = pending.included[0]
         pending.included = None
         await self._rebroadcast(pending, decoder)
         pending.sent_at_block = head
+        # After the re-send: whoever reacts to the event (mines, checks the pool) finds it there.
+        self._event("reorged", intent=pending.intent, block=block)
 
     async def _rebroadcast(self, pending: Pending, decoder: RevertDecoder) -> None:
         try:

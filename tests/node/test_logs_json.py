@@ -104,3 +104,22 @@ async def test_an_unfunded_sender_is_told_which_account_to_fund_on_which_chain(
     assert failure["action"] == (
         f"fund {chain.address} on chain 31337; publication resumes by itself once funded"
     )
+
+
+def test_without_a_stream_lines_go_to_stderr_as_it_is_when_they_are_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure_logging("INFO", "json")
+    replaced = io.StringIO()
+    monkeypatch.setattr("sys.stderr", replaced)  # e.g. the old stderr was closed meanwhile
+    try:
+        logging.getLogger("oracle.node").warning("after stderr changed")
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.reset_defaults()
+    [line] = lines(replaced)
+    assert line["event"] == "after stderr changed"
