@@ -22,6 +22,13 @@ from node.logs import configure_logging
 from publisher.errors import PublishError
 
 
+def _running_stack_args(parser: argparse.ArgumentParser, folder_help: str) -> None:
+    """The anvil and simulator a setup command works against, and the folder it writes."""
+    parser.add_argument("--rpc", required=True, help="anvil's JSON-RPC URL")
+    parser.add_argument("--simulator", required=True, help="the simulator's base URL")
+    parser.add_argument("--dir", required=True, type=Path, help=folder_help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oracle-node", description="A price oracle node.")
     parser.add_argument(
@@ -64,9 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fund a node key, deploy the demo feeds and write DIR/node.toml, on a running "
         "anvil and simulator (docker/compose.yaml)",
     )
-    local.add_argument("--rpc", required=True, help="anvil's JSON-RPC URL")
-    local.add_argument("--simulator", required=True, help="the simulator's base URL")
-    local.add_argument("--dir", required=True, type=Path, help="where keys, config and journal go")
+    _running_stack_args(local, "where keys, config and journal go")
     local.add_argument("--http-port", type=int, default=8080)
     local.add_argument("--round-interval", type=float, default=2.0)
     local.add_argument("--json", action="store_true")
@@ -76,9 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fund N node keys, deploy the demo feeds with their signer set and a quorum, and "
         "write DIR/node<i>/node.toml, on a running anvil and simulator (compose.quorum.yaml)",
     )
-    setup_q.add_argument("--rpc", required=True, help="anvil's JSON-RPC URL")
-    setup_q.add_argument("--simulator", required=True, help="the simulator's base URL")
-    setup_q.add_argument("--dir", required=True, type=Path, help="where keys, configs, journals go")
+    _running_stack_args(setup_q, "where keys, configs, journals go")
     setup_q.add_argument("--nodes", type=int, default=5)
     setup_q.add_argument("--quorum", type=int, default=3)
     setup_q.add_argument(

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from feeds.health import HealthRecord, VenueHealth
 from feeds.quote import FailureKind, FetchFailure, Quote
-from node.openapi import Feed, FeedList, Health, History, PauseAccepted, ResetAccepted, VenueList
+from node.api_models import (
+    Feed,
+    FeedList,
+    Health,
+    History,
+    PauseAccepted,
+    ResetAccepted,
+    VenueList,
+)
 from tests.node.http_support import AUTH, running_api
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from node.api_models import Feed
 from node.http_stream import BROKER_KEY, MAX_CLIENTS_PER_ADDRESS
-from node.openapi import Feed
 from tests.node.http_support import running_api
 
 
