@@ -5,8 +5,8 @@ and its state machine for one round; `circuit_breakers.vector` does the same for
 at once with identical results.
 """
 
-from circuit_breakers.checks import Measures, measure, trips_of
-from circuit_breakers.machine import evaluate, reset
+from circuit_breakers.checks import Measures, measure, measure_values, trips_of
+from circuit_breakers.machine import evaluate, evaluate_values, reset
 from circuit_breakers.params import BreakerParams, DeviationParams
 from circuit_breakers.types import (
     MOVE_TRIPS,
@@ -28,7 +28,9 @@ __all__ = [
     "Trip",
     "Verdict",
     "evaluate",
+    "evaluate_values",
     "measure",
+    "measure_values",
     "reset",
     "trips_of",
 ]

@@ -7,6 +7,7 @@ The vectorized path (`circuit_breakers.vector`) repeats these exact operations.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aggregator.types import Aggregate
@@ -43,9 +44,25 @@ def measure(
     now_ms: int,
 ) -> Measures:
     """The round's measures. Move-based measures are skipped while an operator reset is pending."""
-    value = aggregate.value
+    stamps = [s.ts_ms for s in aggregate.used] if params.max_quote_age_ms is not None else ()
+    return measure_values(
+        params, state, aggregate.value, aggregate.dispersion, stamps, last_published, now_ms
+    )
+
+
+def measure_values(
+    params: BreakerParams,
+    state: BreakerState,
+    value: float | None,
+    dispersion: float | None,
+    used_ts_ms: Sequence[int],
+    last_published: float | None,
+    now_ms: int,
+) -> Measures:
+    """`measure` on an aggregate's fields; `used_ts_ms` (the used quotes' stamps) is read
+    only when the staleness check is on."""
     if value is None:
-        return Measures(None, None, None, None, None)
+        return _NOTHING
     move = None
     reference = reference_value(state, last_published)
     if reference is not None and not state.rebase:
@@ -54,8 +71,8 @@ def measure(
     if params.volatility_k is not None and state.samples >= params.volatility_window:
         vol_bound = max(params.volatility_k * math.sqrt(state.variance), params.volatility_floor)
     age = None
-    if params.max_quote_age_ms is not None and aggregate.used:
-        stamps = sorted(s.ts_ms for s in aggregate.used)
+    if params.max_quote_age_ms is not None and used_ts_ms:
+        stamps = sorted(used_ts_ms)
         mid = len(stamps) // 2
         median_ts = stamps[mid] if len(stamps) % 2 else (stamps[mid - 1] + stamps[mid]) / 2
         age = now_ms - median_ts
@@ -70,23 +87,32 @@ def measure(
         and now_ms > last_ms
     ):
         rate = abs(value - last) / abs(last) * 60_000.0 / (now_ms - last_ms)
-    dispersion = aggregate.dispersion if params.max_dispersion is not None else None
-    return Measures(move, vol_bound, dispersion, age, rate)
+    return Measures(
+        move, vol_bound, dispersion if params.max_dispersion is not None else None, age, rate
+    )
+
+
+_NOTHING = Measures(None, None, None, None, None)
+_QUORUM = (Trip.QUORUM,)
 
 
 def trips_of(params: BreakerParams, m: Measures, has_value: bool) -> tuple[Trip, ...]:
     """Every bound the measures cross, in the fixed order of `Trip`."""
     if not has_value:
-        return (Trip.QUORUM,)
+        return _QUORUM
     move = None if m.move is None else abs(m.move)
-    crossed = (
-        (Trip.DISPERSION, _above(m.dispersion, params.max_dispersion)),
-        (Trip.STALENESS, _above(m.quote_age_ms, params.max_quote_age_ms)),
-        (Trip.DEVIATION, _above(move, params.max_deviation)),
-        (Trip.VOLATILITY, _above(move, m.volatility_bound)),
-        (Trip.RATE, _above(m.rate_per_min, params.max_rate_per_min)),
-    )
-    return tuple(trip for trip, above in crossed if above)
+    crossed = []
+    if _above(m.dispersion, params.max_dispersion):
+        crossed.append(Trip.DISPERSION)
+    if _above(m.quote_age_ms, params.max_quote_age_ms):
+        crossed.append(Trip.STALENESS)
+    if _above(move, params.max_deviation):
+        crossed.append(Trip.DEVIATION)
+    if _above(move, m.volatility_bound):
+        crossed.append(Trip.VOLATILITY)
+    if _above(m.rate_per_min, params.max_rate_per_min):
+        crossed.append(Trip.RATE)
+    return tuple(crossed) if crossed else ()
 
 
 def _above(measure: float | None, bound: float | None) -> bool:

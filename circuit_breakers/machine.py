@@ -17,10 +17,11 @@ An operator reset (`reset`) closes the breaker and accepts the next value as the
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from enum import StrEnum
 
 from aggregator.types import Aggregate
-from circuit_breakers.checks import Measures, measure, trips_of
+from circuit_breakers.checks import Measures, measure_values, trips_of
 from circuit_breakers.params import BreakerParams
 from circuit_breakers.reasons import ReasonFacts, describe
 from circuit_breakers.types import MOVE_TRIPS, BreakerState, BreakerStatus, Decision, Trip, Verdict
@@ -51,15 +52,48 @@ def evaluate(
     `last_published` is the value on chain (None when nothing is, or the feed is off chain:
     moves are then measured against the last value the breaker allowed).
     """
-    m = measure(params, state, aggregate, last_published, now_ms)
-    trips = trips_of(params, m, aggregate.value is not None)
-    verdict, nxt = step(params, state, aggregate.value, trips, m, now_ms)
-    facts = reason_facts(params, state, nxt, verdict, aggregate.error, now_ms)
-    reason = describe(verdict, trips, m, params, facts)
-    decision = Decision(
-        verdict in ALLOWING, nxt.status, reason, tuple(str(t) for t in trips), str(verdict)
+    # Only the staleness check reads the stamps of the used quotes.
+    stamps = [s.ts_ms for s in aggregate.used] if params.max_quote_age_ms is not None else ()
+    return evaluate_values(
+        params,
+        state,
+        aggregate.value,
+        aggregate.dispersion,
+        aggregate.error,
+        stamps,
+        last_published,
+        now_ms,
     )
+
+
+def evaluate_values(
+    params: BreakerParams,
+    state: BreakerState,
+    value: float | None,
+    dispersion: float | None,
+    error: str | None,
+    used_ts_ms: Sequence[int],
+    last_published: float | None,
+    now_ms: int,
+) -> tuple[Decision, BreakerState]:
+    """`evaluate` on an aggregate's fields: the one implementation of the round's step.
+
+    `used_ts_ms` are the stamps of the quotes behind `value`, read only when the staleness
+    check is on (`params.max_quote_age_ms`); replay passes them from its arrays without
+    building the `Aggregate`.
+    """
+    m = measure_values(params, state, value, dispersion, used_ts_ms, last_published, now_ms)
+    trips = trips_of(params, m, value is not None)
+    verdict, nxt = step(params, state, value, trips, m, now_ms)
+    facts = reason_facts(params, state, nxt, verdict, error, now_ms)
+    reason = describe(verdict, trips, m, params, facts)
+    names = tuple([_NAMES[t] for t in trips]) if trips else ()
+    decision = Decision(verdict in ALLOWING, nxt.status, reason, names, _NAMES[verdict])
     return decision, nxt
+
+
+_NAMES: dict[StrEnum, str] = {member: str(member) for member in (*Trip, *Verdict)}
+"""A trip's or verdict's string, without `StrEnum.__str__` per round."""
 
 
 def reset(state: BreakerState) -> BreakerState:
@@ -84,33 +118,20 @@ def step(
     m: Measures,
     now_ms: int,
 ) -> tuple[Verdict, BreakerState]:
-    """The transition for one round."""
+    """The transition for one round.
+
+    States are built field by field (not with `dataclasses.replace`, several times slower):
+    this runs for every feed of every round, live and in replay.
+    """
     if value is None:
         if state.status is BreakerStatus.OPEN:
-            return Verdict.HOLDING, replace(state, candidate=None, confirmations=0)
-        opened = replace(
-            state,
-            status=BreakerStatus.OPEN,
-            since_ms=now_ms,
-            candidate=None,
-            confirmations=0,
-            trip=str(Trip.QUORUM),
-            half_open_ms=None,
-        )
-        return Verdict.TRIPPED, opened
+            return Verdict.HOLDING, _held(state, state.since_ms, None, 0)
+        return Verdict.TRIPPED, _opened(state, now_ms, None, 0, _NAMES[Trip.QUORUM])
     if not trips:
         return _clean(params, state, value, m, now_ms)
     confirmable = all(t in MOVE_TRIPS for t in trips)
     if state.status is not BreakerStatus.OPEN:
-        opened = replace(
-            state,
-            status=BreakerStatus.OPEN,
-            since_ms=now_ms,
-            candidate=value,
-            confirmations=1,
-            trip=str(trips[0]),
-            half_open_ms=None,
-        )
+        opened = _opened(state, now_ms, value, 1, _NAMES[trips[0]])
         if confirmable and params.confirm_rounds <= 1:
             return Verdict.CONFIRMED, _half_open(params, opened, value, now_ms)
         return Verdict.TRIPPED, opened
@@ -120,7 +141,7 @@ def step(
         candidate
     )
     confirmations = state.confirmations + 1 if consistent else 1
-    held = replace(state, since_ms=since, candidate=value, confirmations=confirmations)
+    held = _held(state, since, value, confirmations)
     if confirmable and confirmations >= params.confirm_rounds:
         return Verdict.CONFIRMED, _half_open(params, held, value, now_ms)
     if now_ms - since >= params.max_hold_ms:
@@ -159,36 +180,93 @@ def _clean(
     params: BreakerParams, state: BreakerState, value: float, m: Measures, now_ms: int
 ) -> tuple[Verdict, BreakerState]:
     if state.rebase:
-        return Verdict.RESET, _accept(params, BreakerState(), state, value, now_ms)
+        return Verdict.RESET, _closed(params, state, value, now_ms)
     if state.status is BreakerStatus.OPEN:
         return Verdict.CLEARED, _half_open(params, state, value, now_ms)
     if state.status is BreakerStatus.HALF_OPEN:
         half = state.half_open_ms if state.half_open_ms is not None else now_ms
         if now_ms - half >= params.cooldown_ms:
-            return Verdict.COOLED, _accept(params, BreakerState(), state, value, now_ms)
-        return Verdict.COOLING, _accept(params, state, state, value, now_ms)
+            return Verdict.COOLED, _closed(params, state, value, now_ms)
+        variance, samples = _volatility(params, state, value)
+        cooling = BreakerState(
+            status=state.status,
+            since_ms=state.since_ms,
+            candidate=state.candidate,
+            confirmations=state.confirmations,
+            trip=state.trip,
+            half_open_ms=state.half_open_ms,
+            reference=value,
+            reference_ms=now_ms,
+            variance=variance,
+            samples=samples,
+        )
+        return Verdict.COOLING, cooling
     verdict = Verdict.FIRST if m.move is None and state.reference is None else Verdict.WITHIN
-    return verdict, _accept(params, BreakerState(), state, value, now_ms)
+    return verdict, _closed(params, state, value, now_ms)
+
+
+def _opened(
+    state: BreakerState, now_ms: int, candidate: float | None, confirmations: int, trip: str
+) -> BreakerState:
+    """Open from now on, `trip` the cause; what it remembers of allowed values is kept."""
+    return BreakerState(
+        status=BreakerStatus.OPEN,
+        since_ms=now_ms,
+        candidate=candidate,
+        confirmations=confirmations,
+        trip=trip,
+        half_open_ms=None,
+        reference=state.reference,
+        reference_ms=state.reference_ms,
+        variance=state.variance,
+        samples=state.samples,
+        rebase=state.rebase,
+    )
+
+
+def _held(
+    state: BreakerState, since_ms: int | None, candidate: float | None, confirmations: int
+) -> BreakerState:
+    """Still open: the move being confirmed is `candidate`, seen `confirmations` times."""
+    return BreakerState(
+        status=state.status,
+        since_ms=since_ms,
+        candidate=candidate,
+        confirmations=confirmations,
+        trip=state.trip,
+        half_open_ms=state.half_open_ms,
+        reference=state.reference,
+        reference_ms=state.reference_ms,
+        variance=state.variance,
+        samples=state.samples,
+        rebase=state.rebase,
+    )
 
 
 def _half_open(
     params: BreakerParams, state: BreakerState, value: float, now_ms: int
 ) -> BreakerState:
-    half = replace(
-        state,
+    """Half-open from now on after `state.trip`, `value` accepted."""
+    variance, samples = _volatility(params, state, value)
+    return BreakerState(
         status=BreakerStatus.HALF_OPEN,
-        since_ms=None,
-        candidate=None,
-        confirmations=0,
+        trip=state.trip,
         half_open_ms=now_ms,
+        reference=value,
+        reference_ms=now_ms,
+        variance=variance,
+        samples=samples,
     )
-    return _accept(params, half, state, value, now_ms)
 
 
-def _accept(
-    params: BreakerParams, into: BreakerState, memory: BreakerState, value: float, now_ms: int
-) -> BreakerState:
-    """`into`, remembering `value` as the allowed reference and updating the volatility EWMA.
+def _closed(params: BreakerParams, memory: BreakerState, value: float, now_ms: int) -> BreakerState:
+    """A closed breaker that accepted `value`."""
+    variance, samples = _volatility(params, memory, value)
+    return BreakerState(reference=value, reference_ms=now_ms, variance=variance, samples=samples)
+
+
+def _volatility(params: BreakerParams, memory: BreakerState, value: float) -> tuple[float, int]:
+    """The volatility EWMA and its sample count once `value` is accepted after `memory`.
 
     The move that an operator reset accepted is not a market move: it does not enter the EWMA.
     """
@@ -199,11 +277,4 @@ def _accept(
         alpha = params.volatility_alpha
         variance = (1.0 - alpha) * variance + alpha * (r * r)
         samples = memory.samples + 1
-    return replace(
-        into,
-        reference=value,
-        reference_ms=now_ms,
-        variance=variance,
-        samples=samples,
-        rebase=False,
-    )
+    return variance, samples
