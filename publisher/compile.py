@@ -1,11 +1,13 @@
-"""Compile OracleFeed.sol offline with the pinned solcjs and write the committed artifact.
+"""Compile the feed contracts offline with the pinned solcjs and write the committed artifacts.
 
-Usage: `python -m publisher.compile` (writes publisher/contracts/build/OracleFeed.json) or
-`python -m publisher.compile --check` (exit 1 if the committed artifact is out of date).
+Usage: `python -m publisher.compile` (writes publisher/contracts/build/NAME.json for each
+contract in CONTRACTS) or `python -m publisher.compile --check` (exit 1 if a committed
+artifact is out of date).
 
-The artifact is reproducible: the same source, compiler and settings give the same bytes,
-which a test checks. The source is named by its bare file name in the standard-JSON input so
-the metadata hash inside the bytecode does not depend on where the repository is checked out.
+The artifacts are reproducible: the same sources, compiler and settings give the same bytes,
+which a test checks. Sources are named by their bare file names in the standard-JSON input (and
+import each other by those names) so the metadata hash inside the bytecode does not depend on
+where the repository is checked out.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any
 from publisher.toolchain import find_node_modules
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
-SOURCE_PATH = CONTRACTS_DIR / "OracleFeed.sol"
-ARTIFACT_PATH = CONTRACTS_DIR / "build" / "OracleFeed.json"
-CONTRACT_NAME = "OracleFeed"
+BUILD_DIR = CONTRACTS_DIR / "build"
+#: The deployable contracts: one per signature scheme (per-signer ECDSA, aggregated Schnorr).
+CONTRACTS = ("OracleFeed", "OracleFeedAggregate")
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 10_000},
     "evmVersion": "cancun",
@@ -38,17 +40,26 @@ class CompilationError(RuntimeError):
     """solc reported errors; the message holds solc's formatted diagnostics."""
 
 
+def artifact_path(name: str = "OracleFeed") -> Path:
+    """Where contract `name`'s artifact is committed."""
+    return BUILD_DIR / f"{name}.json"
+
+
 def standard_json_input() -> dict[str, Any]:
-    """The solc standard-JSON input for the feed contract."""
+    """The solc standard-JSON input: every source in the contracts folder."""
     return {
         "language": "Solidity",
-        "sources": {SOURCE_PATH.name: {"content": SOURCE_PATH.read_text(encoding="utf-8")}},
+        "sources": {
+            path.name: {"content": path.read_text(encoding="utf-8")}
+            for path in sorted(CONTRACTS_DIR.glob("*.sol"))
+        },
         "settings": SETTINGS,
     }
 
 
-def compile_artifact() -> dict[str, Any]:
-    """Compile the contract and return the artifact (abi, bytecode, compiler, settings)."""
+def compile_artifacts() -> dict[str, dict[str, Any]]:
+    """Compile the sources; each deployable contract's artifact (abi, bytecode, compiler,
+    settings) by name."""
     node_modules = find_node_modules()
     if node_modules is None or not (node_modules / "solc").is_dir():
         raise CompilerUnavailableError("npm package solc not found; run `npm ci` at the repo root")
@@ -71,16 +82,19 @@ def compile_artifact() -> dict[str, Any]:
     errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
     if errors:
         raise CompilationError("\n".join(e["formattedMessage"] for e in errors))
-    contract = output["contracts"][SOURCE_PATH.name][CONTRACT_NAME]
-    return {
-        "contractName": CONTRACT_NAME,
-        "sourceName": SOURCE_PATH.name,
-        "compiler": {"name": "solc", "version": result["version"]},
-        "settings": SETTINGS,
-        "abi": contract["abi"],
-        "bytecode": "0x" + contract["evm"]["bytecode"]["object"],
-        "deployedBytecode": "0x" + contract["evm"]["deployedBytecode"]["object"],
-    }
+    artifacts = {}
+    for name in CONTRACTS:
+        contract = output["contracts"][f"{name}.sol"][name]
+        artifacts[name] = {
+            "contractName": name,
+            "sourceName": f"{name}.sol",
+            "compiler": {"name": "solc", "version": result["version"]},
+            "settings": SETTINGS,
+            "abi": contract["abi"],
+            "bytecode": "0x" + contract["evm"]["bytecode"]["object"],
+            "deployedBytecode": "0x" + contract["evm"]["deployedBytecode"]["object"],
+        }
+    return artifacts
 
 
 def render(artifact: dict[str, Any]) -> str:
@@ -88,24 +102,31 @@ def render(artifact: dict[str, Any]) -> str:
     return json.dumps(artifact, indent=2, sort_keys=True) + "\n"
 
 
-def load_artifact() -> dict[str, Any]:
-    """The committed artifact, as the rest of the publisher uses it."""
-    loaded: dict[str, Any] = json.loads(ARTIFACT_PATH.read_text(encoding="utf-8"))
+def load_artifact(name: str = "OracleFeed") -> dict[str, Any]:
+    """Contract `name`'s committed artifact, as the rest of the publisher uses it."""
+    loaded: dict[str, Any] = json.loads(artifact_path(name).read_text(encoding="utf-8"))
     return loaded
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    text = render(compile_artifact())
+    artifacts = compile_artifacts()
     if "--check" in args:
-        if ARTIFACT_PATH.read_text(encoding="utf-8") != text:
+        stale = [
+            name
+            for name, artifact in artifacts.items()
+            if not artifact_path(name).is_file()
+            or artifact_path(name).read_text(encoding="utf-8") != render(artifact)
+        ]
+        for name in stale:
             print(
-                f"{ARTIFACT_PATH} is out of date: run python -m publisher.compile", file=sys.stderr
+                f"{artifact_path(name)} is out of date: run python -m publisher.compile",
+                file=sys.stderr,
             )
-            return 1
-        return 0
-    ARTIFACT_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {ARTIFACT_PATH}")
+        return 1 if stale else 0
+    for name, artifact in artifacts.items():
+        artifact_path(name).write_text(render(artifact), encoding="utf-8")
+        print(f"wrote {artifact_path(name)}")
     return 0
 
 

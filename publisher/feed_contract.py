@@ -1,4 +1,4 @@
-"""`FeedContract`: one deployed OracleFeed, driven over `web3.AsyncWeb3`.
+"""`FeedContract`: one deployed OracleFeed or OracleFeedAggregate, driven over `web3.AsyncWeb3`.
 
 Transactions are EIP-1559, signed locally and sent raw through a `TransactionManager`, so the
 RPC node never holds a key. Each transaction is simulated first (eth_estimateGas): a report the
@@ -10,6 +10,10 @@ settings: scripts, tests, deployment) or as the node's long-lived `TransactionMa
 A report is the raw calldata of the contract (see `publisher.report`). The signer set, which
 reports are encoded against, is read from the contract once and re-read when the contract says
 the report was built for another set (`SignerSetMismatch`).
+
+An OracleFeedAggregate (`deploy_aggregate`, `contract="OracleFeedAggregate"`) takes reports
+signed by one Schnorr multi-signature, which whoever relays builds (`publisher.aggregate_report`)
+and publishes with `submit_report`; its reads are the same.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from publisher.eip712 import Domain, SignedObservation
 from publisher.errors import InvalidReportError, PublishError, TransactionRevertedError
 from publisher.report import encode_report
 from publisher.rpc import RpcPool
+from publisher.schnorr import Key
 from publisher.tx_types import Landed, TxSettings
 from publisher.txmanager import TransactionManager
 
@@ -68,8 +73,8 @@ class TxOutcome:
 
 
 @cache
-def _artifact() -> dict[str, Any]:
-    return load_artifact()
+def _artifact(name: str = "OracleFeed") -> dict[str, Any]:
+    return load_artifact(name)
 
 
 class FeedContract:
@@ -83,25 +88,34 @@ class FeedContract:
         *,
         receipt_timeout_s: float = 60.0,
         rpc: RpcPool | None = None,
+        contract: str = "OracleFeed",
     ) -> None:
-        """`rpc`, when given, serves every read with failover (`w3` then only encodes)."""
+        """`rpc`, when given, serves every read with failover (`w3` then only encodes);
+        `contract` names the deployed contract (OracleFeed or OracleFeedAggregate)."""
         self._w3 = w3
         self._rpc = rpc
         self._address = to_checksum_address(address)
         self._chain_id = chain_id
         self._receipt_timeout_s = receipt_timeout_s
-        self._contract = w3.eth.contract(address=self._address, abi=_artifact()["abi"])
-        self._decoder = RevertDecoder(_artifact()["abi"])
+        self._abi = _artifact(contract)["abi"]
+        self.contract_name = contract
+        self._contract = w3.eth.contract(address=self._address, abi=self._abi)
+        self._decoder = RevertDecoder(self._abi)
         self._signer_set: list[str] | None = None
 
     @classmethod
     async def at(
-        cls, w3: AsyncWeb3[Any], address: str, *, receipt_timeout_s: float = 60.0
+        cls,
+        w3: AsyncWeb3[Any],
+        address: str,
+        *,
+        receipt_timeout_s: float = 60.0,
+        contract: str = "OracleFeed",
     ) -> FeedContract:
         """Attach to an already deployed feed."""
         with translate_errors(RevertDecoder([])):
             chain_id = await w3.eth.chain_id
-        return cls(w3, address, chain_id, receipt_timeout_s=receipt_timeout_s)
+        return cls(w3, address, chain_id, receipt_timeout_s=receipt_timeout_s, contract=contract)
 
     @classmethod
     async def deploy(
@@ -118,7 +132,6 @@ class FeedContract:
     ) -> FeedContract:
         """Deploy a feed owned by the sender, with `signers` and `quorum` as its signer set.
         Without `new_round_event` updates emit AnswerUpdated only (1,756 gas less each)."""
-        artifact = _artifact()
         args = abi_encode(
             ["uint8", "string", "address[]", "uint8", "bool"],
             [
@@ -129,19 +142,54 @@ class FeedContract:
                 new_round_event,
             ],
         )
-        data = HexBytes(artifact["bytecode"]) + args
+        return await cls._deploy(w3, sender, "OracleFeed", args, receipt_timeout_s)
+
+    @classmethod
+    async def deploy_aggregate(
+        cls,
+        w3: AsyncWeb3[Any],
+        sender: Sender,
+        decimals: int,
+        description: str,
+        keys: Sequence[Key],
+        proofs: Sequence[tuple[bytes, bytes]],
+        quorum: int,
+        *,
+        receipt_timeout_s: float = 60.0,
+        new_round_event: bool = True,
+    ) -> FeedContract:
+        """Deploy an OracleFeedAggregate: the members' public keys, each with its proof of
+        possession (`publisher.schnorr.prove_possession`), and the quorum."""
+        args = abi_encode(
+            ["uint8", "string", "uint256[2][]", "bytes32[2][]", "uint8", "bool"],
+            [
+                decimals,
+                description,
+                [[k.x, k.y] for k in keys],
+                [list(p) for p in proofs],
+                quorum,
+                new_round_event,
+            ],
+        )
+        return await cls._deploy(w3, sender, "OracleFeedAggregate", args, receipt_timeout_s)
+
+    @classmethod
+    async def _deploy(
+        cls, w3: AsyncWeb3[Any], sender: Sender, contract: str, args: bytes, timeout_s: float
+    ) -> FeedContract:
+        artifact = _artifact(contract)
         with translate_errors(RevertDecoder([])):
             chain_id = await w3.eth.chain_id
-        manager = _manager(w3, sender, chain_id, receipt_timeout_s)
+        manager = _manager(w3, sender, chain_id, timeout_s)
         landed = await manager.send(
             f"deploy:{uuid.uuid4()}",
-            {"data": data},
+            {"data": HexBytes(artifact["bytecode"]) + args},
             RevertDecoder(artifact["abi"]),
         )
         address = landed.receipt["contractAddress"]
         if address is None:
             raise PublishError("deployment receipt has no contract address")
-        return cls(w3, address, chain_id, receipt_timeout_s=receipt_timeout_s)
+        return cls(w3, address, chain_id, receipt_timeout_s=timeout_s, contract=contract)
 
     @property
     def address(self) -> str:
@@ -179,6 +227,15 @@ class FeedContract:
                 if exc.error_name != "SignerSetMismatch" or refreshed:
                     raise
         raise AssertionError("unreachable")
+
+    async def submit_report(
+        self, report: bytes, sender: Sender, *, intent: str | None = None
+    ) -> TxOutcome:
+        """Publish a report built and signed elsewhere (an OracleFeedAggregate report, see
+        `publisher.aggregate_report`); by default its intent is its own hash, so the same
+        report is never sent twice."""
+        intent = intent or f"report:{self._address}:{keccak(report).hex()}"
+        return await self._transact(sender, intent, HexBytes(report), is_submit=True)
 
     def intent_of(self, observations: Sequence[SignedObservation]) -> str:
         """A stable id for publishing exactly these observations to this feed."""
@@ -230,6 +287,10 @@ class FeedContract:
     async def signers(self) -> list[str]:
         return cast(list[str], await self._call("signers"))
 
+    async def signer_keys(self) -> list[Key]:
+        """The members' public keys (OracleFeedAggregate only)."""
+        return [Key(x, y) for x, y in await self._call("signerKeys")]
+
     async def quorum(self) -> int:
         return cast(int, await self._call("quorum"))
 
@@ -244,7 +305,7 @@ class FeedContract:
 
     async def _call(self, name: str, *args: object) -> Any:
         if self._rpc is not None:
-            abi = _artifact()["abi"]
+            abi = self._abi
             return await self._rpc.run(
                 lambda w3: (
                     w3.eth.contract(address=self._address, abi=abi).functions[name](*args).call()

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {FeedBase} from "FeedBase.sol";
+
 /// @title OracleFeed: one price feed fed by a quorum of EIP-712-signed observations.
 /// @notice Readers use Chainlink's AggregatorV3Interface (decimals, description, version,
 /// getRoundData, latestRoundData). Anyone may relay a report; authority comes from the
@@ -40,30 +42,11 @@ pragma solidity 0.8.28;
 /// `value` is the observation's int192 in w bytes (two's complement, 1 <= w <= 24), its
 /// timestamp is base + delta (0 <= d <= 7; d = 0 when every observation has timestamp base),
 /// `index` its signer's position in the set, (r, vs) its EIP-2098 compact signature.
-contract OracleFeed {
-    // ---------------------------------------------------------------- types and constants
+contract OracleFeed is FeedBase {
+    // ---------------------------------------------------------------- constants
 
-    /// @dev One round in one storage slot: 192 + 64 bits.
-    struct Round {
-        int192 answer;
-        uint64 updatedAt;
-    }
-
-    uint256 public constant version = 3;
-    /// @notice How far ahead of block.timestamp an observation may be stamped (clock skew).
-    uint64 public constant MAX_FUTURE_DRIFT = 60;
-    /// @notice Rounds kept for getRoundData; older rounds are overwritten (ring buffer).
-    uint256 public constant ROUND_HISTORY = 128;
-    /// @notice Signer indices are one byte and index a uint256 bitmap.
-    uint256 public constant MAX_SIGNERS = 255;
-
-    bytes32 private constant DOMAIN_TYPEHASH = keccak256(
-        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-    );
     bytes32 public constant OBSERVATION_TYPEHASH =
         keccak256("Observation(int192 value,uint64 timestamp)");
-    bytes32 private constant NAME_HASH = keccak256("OracleFeed");
-    bytes32 private constant VERSION_HASH = keccak256("1");
     /// @dev secp256k1n / 2: larger s values are the malleable twin of a valid signature.
     uint256 private constant MAX_LOW_S =
         0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -72,21 +55,9 @@ contract OracleFeed {
     /// @notice The first byte of every report; no function selector of this contract begins
     /// with it (a test checks), so a report never reaches a named function by accident.
     uint8 public constant REPORT_FORMAT = 0x00;
-    // [format][n][m][w][d][base: 8 bytes]
-    uint256 private constant REPORT_HEADER_BYTES = 13;
-    uint256 private constant MAX_VALUE_BYTES = 24;
-    uint256 private constant MAX_DELTA_BYTES = 7;
     uint256 private constant SIGNATURE_BYTES = 64;
     uint256 private constant ADDRESS_BYTES = 20;
-    uint256 private constant MASK_64 = (1 << 64) - 1;
     uint256 private constant NOT_A_MEMBER = type(uint256).max;
-
-    // Header slot: [ commitment:160 | quorum:8 | latestRoundId:40 | latestObservationTs:48 ].
-    uint256 private constant QUORUM_SHIFT = 160;
-    uint256 private constant ROUND_SHIFT = 168;
-    uint256 private constant TS_SHIFT = 208;
-    uint256 private constant MASK_160 = (1 << 160) - 1;
-    uint256 private constant MASK_40 = (1 << 40) - 1;
 
     // Memory of `fallback`, at fixed addresses: it is the entry point, nothing is allocated
     // before it runs, and it moves the free memory pointer past MEM_SET + 32 m before any
@@ -111,52 +82,21 @@ contract OracleFeed {
 
     // ---------------------------------------------------------------- events
 
-    event AnswerUpdated(int256 indexed current, uint256 indexed roundId, uint256 updatedAt);
-    event NewRound(uint256 indexed roundId, address indexed startedBy, uint256 startedAt);
     event SignersSet(address[] signers, uint8 quorum, bytes20 commitment);
-    event QuorumSet(uint8 quorum);
-    event OwnershipTransferRequested(address indexed from, address indexed to);
-    event OwnershipTransferred(address indexed from, address indexed to);
 
     // ---------------------------------------------------------------- errors
 
-    error NoDataPresent();
-    error RoundNotAvailable(uint80 roundId);
-    error MalformedReport(uint256 length);
-    error SignerSetMismatch(bytes20 committed);
-    error NotEnoughObservations(uint256 given, uint8 quorum);
-    error ValuesNotSorted(uint256 index);
-    error StaleObservation(uint256 index, uint64 timestamp, uint64 latestObservationTimestamp);
-    error TimestampTooFarInFuture(uint256 index, uint64 timestamp, uint256 maxAllowed);
     error HighSSignature(uint256 index);
     error InvalidSignature(uint256 index);
     error UnauthorizedSigner(uint256 index, address signer);
     error DuplicateSigner(uint256 index, address signer);
-    error InvalidQuorum(uint8 quorum, uint256 signerCount);
-    error TooManySigners(uint256 count, uint256 max);
     error ZeroAddressSigner();
     error SignerListedTwice(address signer);
-    error NotOwner(address caller);
-    error NotPendingOwner(address caller);
 
     // ---------------------------------------------------------------- state
 
-    uint8 public immutable decimals;
-    uint256 private immutable CACHED_CHAIN_ID;
-    bytes32 private immutable CACHED_DOMAIN_SEPARATOR;
-    /// @notice Whether each update emits NewRound besides AnswerUpdated (1,756 gas): Chainlink's
-    /// OCR aggregators emit both; a feed whose readers index AnswerUpdated only may skip it.
-    bool public immutable emitsNewRound;
-
-    /// @dev The only slot `submit` reads: see the header layout above.
-    uint256 private s_header;
-    Round[ROUND_HISTORY] private s_rounds;
-
-    address public owner;
-    address public pendingOwner;
-    /// @dev The committed signer set, for readers; `submit` never reads it.
+    /// @dev The committed signer set, for readers; `fallback` never reads it.
     address[] private s_signers;
-    string public description;
 
     // ---------------------------------------------------------------- construction, admin
 
@@ -166,20 +106,8 @@ contract OracleFeed {
         address[] memory signers_,
         uint8 quorum_,
         bool emitsNewRound_
-    ) {
-        emitsNewRound = emitsNewRound_;
-        decimals = decimals_;
-        description = description_;
-        owner = msg.sender;
-        CACHED_CHAIN_ID = block.chainid;
-        CACHED_DOMAIN_SEPARATOR = _buildDomainSeparator();
-        emit OwnershipTransferred(address(0), msg.sender);
+    ) FeedBase(decimals_, description_, emitsNewRound_) {
         _setSigners(signers_, quorum_);
-    }
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
-        _;
     }
 
     /// @notice Replace the whole signer set and the quorum atomically. Reports must then carry
@@ -188,54 +116,8 @@ contract OracleFeed {
         _setSigners(signers_, quorum_);
     }
 
-    /// @notice Change the quorum only; 1 <= quorum <= number of signers.
-    function setQuorum(uint8 quorum_) external onlyOwner {
-        uint256 count = s_signers.length;
-        if (quorum_ == 0 || quorum_ > count) revert InvalidQuorum(quorum_, count);
-        s_header = (s_header & ~(uint256(0xff) << QUORUM_SHIFT)) | (uint256(quorum_) << QUORUM_SHIFT);
-        emit QuorumSet(quorum_);
-    }
-
-    /// @notice Step one of an ownership transfer; `to` must call acceptOwnership.
-    function transferOwnership(address to) external onlyOwner {
-        pendingOwner = to;
-        emit OwnershipTransferRequested(msg.sender, to);
-    }
-
-    /// @notice Step two: the pending owner takes over.
-    function acceptOwnership() external {
-        if (msg.sender != pendingOwner) revert NotPendingOwner(msg.sender);
-        address previous = owner;
-        owner = msg.sender;
-        pendingOwner = address(0);
-        emit OwnershipTransferred(previous, msg.sender);
-    }
-
     function signers() external view returns (address[] memory) {
         return s_signers;
-    }
-
-    /// @notice The 160-bit commitment to the signer set: the high 20 bytes of
-    /// keccak256(the signer addresses, each left-padded to 32 bytes, in set order).
-    function signerSetCommitment() external view returns (bytes20) {
-        return bytes20(uint160(s_header));
-    }
-
-    function quorum() external view returns (uint8) {
-        return uint8(s_header >> QUORUM_SHIFT);
-    }
-
-    function latestRound() external view returns (uint256) {
-        return (s_header >> ROUND_SHIFT) & MASK_40;
-    }
-
-    function latestObservationTimestamp() external view returns (uint64) {
-        return uint64(s_header >> TS_SHIFT);
-    }
-
-    function DOMAIN_SEPARATOR() public view returns (bytes32) {
-        // Recomputed after a chain fork so signatures never cross to the forked chain.
-        return block.chainid == CACHED_CHAIN_ID ? CACHED_DOMAIN_SEPARATOR : _buildDomainSeparator();
     }
 
     // ---------------------------------------------------------------- submit
@@ -345,65 +227,17 @@ contract OracleFeed {
             )
         }
         if (refused != 0) _explain(header);
-        _record(header, newest);
-    }
-
-    /// @dev Store the median of a valid report as the next round and emit Chainlink's events.
-    /// updatedAt is the report's base timestamp, its oldest (`fallback` checked one is).
-    function _record(uint256 header, uint256 newest) private {
-        bytes32 newRound = NewRound.selector;
-        bool emitNewRound = emitsNewRound;
-        bytes32 answerUpdated = AnswerUpdated.selector;
+        int256 answer;
+        uint256 oldest;
         assembly {
             let lead := calldataload(0)
-            let oldest := and(shr(152, lead), MASK_64)
+            oldest := and(shr(152, lead), MASK_64)
             let w := byte(3, lead)
             // The median: the (lower) middle observation's value, sign-extended from w bytes.
             let at := add(REPORT_HEADER_BYTES, mul(shr(1, sub(byte(1, lead), 1)), add(add(w, byte(4, lead)), 65)))
-            let answer := sar(sub(256, shl(3, w)), shl(8, calldataload(at)))
-            let next := add(and(shr(ROUND_SHIFT, header), MASK_40), 1)
-            sstore(s_header.slot, or(and(header, sub(shl(ROUND_SHIFT, 1), 1)), or(shl(ROUND_SHIFT, next), shl(TS_SHIFT, newest))))
-            sstore(add(s_rounds.slot, mod(next, ROUND_HISTORY)), or(shl(192, oldest), and(answer, 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
-            mstore(0x00, oldest)
-            if emitNewRound { log3(0x00, 0x20, newRound, next, caller()) }
-            log3(0x00, 0x20, answerUpdated, answer, next)
+            answer := sar(sub(256, shl(3, w)), shl(8, calldataload(at)))
         }
-    }
-
-    // ---------------------------------------------------------------- AggregatorV3Interface
-
-    function latestRoundData()
-        external
-        view
-        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
-    {
-        roundId = uint80((s_header >> ROUND_SHIFT) & MASK_40);
-        if (roundId == 0) revert NoDataPresent();
-        return _roundData(roundId);
-    }
-
-    /// @notice Rounds older than ROUND_HISTORY behind the latest revert with RoundNotAvailable.
-    function getRoundData(uint80 roundId_)
-        external
-        view
-        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
-    {
-        uint80 latest = uint80((s_header >> ROUND_SHIFT) & MASK_40);
-        if (roundId_ == 0 || roundId_ > latest || latest - roundId_ >= ROUND_HISTORY) {
-            revert RoundNotAvailable(roundId_);
-        }
-        return _roundData(roundId_);
-    }
-
-    // ---------------------------------------------------------------- internals
-
-    function _roundData(uint80 roundId)
-        private
-        view
-        returns (uint80, int256, uint256, uint256, uint80)
-    {
-        Round memory r = s_rounds[roundId % ROUND_HISTORY];
-        return (roundId, r.answer, r.updatedAt, r.updatedAt, roundId);
+        _record(header, answer, oldest, newest);
     }
 
     // ---------------------------------------------------------------- explaining a refusal
@@ -511,14 +345,13 @@ contract OracleFeed {
         return NOT_A_MEMBER;
     }
 
-    function _buildDomainSeparator() private view returns (bytes32) {
-        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
+    function _signerCount() internal view override returns (uint256) {
+        return s_signers.length;
     }
 
     function _setSigners(address[] memory signers_, uint8 quorum_) private {
         uint256 count = signers_.length;
-        if (count > MAX_SIGNERS) revert TooManySigners(count, MAX_SIGNERS);
-        if (quorum_ == 0 || quorum_ > count) revert InvalidQuorum(quorum_, count);
+        _checkSetSize(count, quorum_);
         for (uint256 i = 0; i < count; ++i) {
             address signer = signers_[i];
             if (signer == address(0)) revert ZeroAddressSigner();
@@ -526,12 +359,10 @@ contract OracleFeed {
                 if (signers_[j] == signer) revert SignerListedTwice(signer);
             }
         }
-        // encodePacked pads each array element to 32 bytes: the set as `_verify` rebuilds it.
+        // encodePacked pads each array element to 32 bytes: the set as `fallback` rebuilds it.
         bytes20 commitment = bytes20(keccak256(abi.encodePacked(signers_)));
         s_signers = signers_;
-        uint256 header = s_header;
-        s_header = (header & ~((uint256(1) << ROUND_SHIFT) - 1)) | (uint256(quorum_) << QUORUM_SHIFT)
-            | uint256(uint160(commitment));
+        _commitSet(commitment, quorum_);
         emit SignersSet(signers_, quorum_, commitment);
     }
 }
