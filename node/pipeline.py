@@ -8,13 +8,13 @@ or a socket.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aggregator import Aggregate, FeedSpec, aggregate_round, evaluation_order
 from aggregator.vector import RoundLayout, aggregate_vector
-from circuit_breakers import BreakerParams, BreakerState, Decision, evaluate
+from circuit_breakers import BreakerParams, BreakerState, Decision, evaluate_values
 from feeds.quote import FetchResult
 from publisher.answer import to_answer
 from publisher.policy import LastPublished, PublishPolicy, PublishReason, decide_publish
@@ -133,17 +133,50 @@ def plan_feeds(
     for rule in rules.feeds:
         feed = rule.spec.feed
         agg = aggregates[feed]
-        mem = memory.get(feed, FeedMemory())
-        last_value = None
-        if mem.published is not None:
-            last_value = mem.published.answer / 10**rule.decimals
-        decision, breaker = evaluate(rule.breaker, mem.breaker, agg, last_value, round_ts_ms)
-        answer = to_answer(agg.value, rule.decimals) if agg.value is not None else None
-        publish = None
-        now_s = round_ts_ms // 1000
-        newer = mem.published is None or now_s > mem.published.updated_at
-        if decision.allow and answer is not None and rule.on_chain and newer and not mem.paused:
-            # The contract only takes timestamps newer than its last update.
-            publish = decide_publish(rule.policy, mem.published, answer, now_s)
+        # Only the staleness check reads the stamps of the used quotes.
+        stamps = [s.ts_ms for s in agg.used] if rule.breaker.max_quote_age_ms is not None else ()
+        decision, breaker, answer, publish = plan_feed(
+            rule,
+            memory.get(feed, _FRESH),
+            agg.value,
+            agg.dispersion,
+            agg.error,
+            stamps,
+            round_ts_ms,
+        )
         plans[feed] = FeedPlan(feed, agg, decision, breaker, answer, publish)
     return plans
+
+
+_FRESH = FeedMemory()
+
+FeedStep = tuple[Decision, BreakerState, int | None, PublishReason | None]
+"""One feed's round after aggregation: decision, next breaker state, answer, publish reason."""
+
+
+def plan_feed(
+    rule: FeedRule,
+    mem: FeedMemory,
+    value: float | None,
+    dispersion: float | None,
+    error: str | None,
+    used_ts_ms: Sequence[int],
+    round_ts_ms: int,
+) -> FeedStep:
+    """One feed of `plan_feeds`, on its aggregate's fields (`used_ts_ms`: the used quotes'
+    stamps, read only when the staleness check is on). Exact replay calls it on values read
+    from its arrays, without building the `Aggregate`."""
+    last_value = None
+    if mem.published is not None:
+        last_value = mem.published.answer / 10**rule.decimals
+    decision, breaker = evaluate_values(
+        rule.breaker, mem.breaker, value, dispersion, error, used_ts_ms, last_value, round_ts_ms
+    )
+    answer = to_answer(value, rule.decimals) if value is not None else None
+    publish = None
+    now_s = round_ts_ms // 1000
+    newer = mem.published is None or now_s > mem.published.updated_at
+    if decision.allow and answer is not None and rule.on_chain and newer and not mem.paused:
+        # The contract only takes timestamps newer than its last update.
+        publish = decide_publish(rule.policy, mem.published, answer, now_s)
+    return decision, breaker, answer, publish

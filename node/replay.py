@@ -28,9 +28,10 @@ from audit.canonical import canonical_json
 from audit.journal import JournalRecord
 from circuit_breakers import reset
 from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
-from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_feeds
+from node.pipeline import FeedMemory, FeedPlan, FeedStep, RoundRules, plan_feed, plan_feeds
 from node.records import plan_json
 from node.replay_aggregates import RoundAggregates
+from node.replay_exact import LazyPlans, same_plan
 from publisher.policy import LastPublished
 
 LANDED = frozenset({"confirmed", "reconciled_landed"})
@@ -212,6 +213,9 @@ class _Replay:
             tally.gas_used += int(rec.body.get("gas_used", 0))
 
     def round(self, rec: JournalRecord, inside: bool) -> None:
+        if not self.what_if:
+            self.exact_round(rec, inside)
+            return
         rules = self.rules_for(rec.body["config_hash"])
         plans = plan_feeds(rules, self.aggregates.of(rec), rec.ts_ms, self.memory)
         memory = self.memory
@@ -226,6 +230,62 @@ class _Replay:
             _compare_round(self.report, rec, plans, self.feed)
             if self.on_round is not None:
                 self.on_round(rec, plans)
+
+    def exact_round(self, rec: JournalRecord, inside: bool) -> None:
+        """`round` of an exact replay: each feed planned by `plan_feed` on values read from
+        the round's arrays, and compared with its record by `same_plan` first; only a feed
+        that is not a clean row or not found equal is built as a `FeedPlan` and compared in
+        full (`_compare_feed`), exactly as the what-if path would."""
+        rules = self.rules_for(rec.body["config_hash"])
+        rows = self.aggregates.rows(rec)
+        memory, report, only = self.memory, self.report, self.feed
+        ts_ms = rec.ts_ms
+        recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
+        names = [rule.spec.feed for rule in rules.feeds]
+        steps: list[FeedStep] = []
+        slow: list[str] = []
+        if inside:
+            report.rounds += 1
+        for i, rule in enumerate(rules.feeds):
+            name = names[i]
+            mem = memory.get(name, _FRESH)
+            clean = rows.clean[i]
+            if clean:
+                stamps = rows.used_ts_ms(i) if rule.breaker.max_quote_age_ms is not None else ()
+                value = rows.values[i]
+                step = plan_feed(rule, mem, value, rows.dispersion[i], None, stamps, ts_ms)
+            else:
+                agg = rows.aggregate(i)
+                stamps = [s.ts_ms for s in agg.used]
+                step = plan_feed(rule, mem, agg.value, agg.dispersion, agg.error, stamps, ts_ms)
+            steps.append(step)
+            memory[name] = FeedMemory(step[1], mem.published, mem.paused)
+            if not inside or (only is not None and name != only):
+                continue
+            if clean and same_plan(recorded_feeds.get(name), rows, i, step):
+                report.feed_rounds += 1
+                tally = report.feeds.get(name) or report.feeds.setdefault(name, FeedTally())
+                tally.rounds += 1
+                published = step[3] is not None
+                held = not step[0].allow
+                tally.publications += published
+                tally.replay_publications += published
+                tally.holds += held
+                tally.replay_holds += held
+            else:
+                slow.append(name)
+        if not inside:
+            return
+        plans = LazyPlans(names, rows, steps)
+        if len(recorded_feeds) != len(names) or not all(n in recorded_feeds for n in names):
+            slow += [n for n in recorded_feeds if n not in plans and only in (None, n)]
+        for name in sorted(slow):
+            _compare_feed(report, rec, name, plans.get(name))
+        if self.on_round is not None:
+            self.on_round(rec, plans)
+
+
+_FRESH = FeedMemory()
 
 
 def _session_memory(rec: JournalRecord) -> dict[str, FeedMemory]:
@@ -244,28 +304,34 @@ def _compare_round(
     report: ReplayReport, rec: JournalRecord, plans: Mapping[str, FeedPlan], only: str | None
 ) -> None:
     report.rounds += 1
-    recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
-    for name in sorted(set(recorded_feeds) | set(plans)):
+    for name in sorted(set(rec.body["feeds"]) | set(plans)):
         if only is not None and name != only:
             continue
-        report.feed_rounds += 1
-        tally = report.feeds.setdefault(name, FeedTally())
-        tally.rounds += 1
-        recorded = dict(recorded_feeds.get(name, {}))
-        recorded.pop("observation", None)
-        replayed = plan_json(plans[name], None) if name in plans else {}
-        replayed.pop("observation", None)
-        _tally(tally, recorded, replayed)
-        # `==` is a fast pre-check: values equal as Python objects are taken as identical
-        # (only an int standing for an equal float, or -0.0 for 0.0, could pass it and
-        # differ in canonical JSON; the journal is written from the very same shapes).
-        # Anything else, NaN included, is compared as canonical JSON, bit for bit.
-        if (
-            not report.what_if
-            and recorded != replayed
-            and canonical_json(recorded) != canonical_json(replayed)
-        ):
-            report.mismatches += _differences(rec.round_id, name, recorded, replayed)
+        _compare_feed(report, rec, name, plans.get(name))
+
+
+def _compare_feed(
+    report: ReplayReport, rec: JournalRecord, name: str, plan: FeedPlan | None
+) -> None:
+    """Count feed `name` of round `rec` and, in an exact replay, report how it differs."""
+    report.feed_rounds += 1
+    tally = report.feeds.setdefault(name, FeedTally())
+    tally.rounds += 1
+    recorded = dict(rec.body["feeds"].get(name, {}))
+    recorded.pop("observation", None)
+    replayed = plan_json(plan, None) if plan is not None else {}
+    replayed.pop("observation", None)
+    _tally(tally, recorded, replayed)
+    # `==` is a fast pre-check: values equal as Python objects are taken as identical
+    # (only an int standing for an equal float, or -0.0 for 0.0, could pass it and
+    # differ in canonical JSON; the journal is written from the very same shapes).
+    # Anything else, NaN included, is compared as canonical JSON, bit for bit.
+    if (
+        not report.what_if
+        and recorded != replayed
+        and canonical_json(recorded) != canonical_json(replayed)
+    ):
+        report.mismatches += _differences(rec.round_id, name, recorded, replayed)
 
 
 def _tally(tally: FeedTally, recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> None:

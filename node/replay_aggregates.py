@@ -28,6 +28,7 @@ from aggregator.vector import RoundLayout, VectorRound
 from audit.journal import JournalRecord
 from feeds.quote import FailureKind, FetchResult
 from node.pipeline import RoundRules
+from node.replay_rows import RoundRows, RowColumns
 
 CHUNK = 256
 """Rounds aggregated per tall grid: large enough to amortize numpy's per-call cost, small
@@ -58,6 +59,7 @@ class RoundAggregates:
         self._ready: dict[int, VectorRound] = {}
         self._layouts: dict[int, tuple[RoundRules, RoundLayout]] = {}
         self._row_shapes: dict[int, RowShapes] = {}
+        self._columns: dict[int, RowColumns] = {}
 
     def of(self, rec: JournalRecord) -> dict[str, Aggregate]:
         """The aggregates of round record `rec` (its arrays are freed once handed out; asking
@@ -67,6 +69,18 @@ class RoundAggregates:
             self._compute_from(rec)
             ready = self._ready.pop(rec.seq)
         return self._shapes(ready.layout).aggregates(ready)
+
+    def rows(self, rec: JournalRecord) -> RoundRows:
+        """The feeds of round record `rec` as `RoundRows` (exact replay's reading of them;
+        handed out once, as `of` is)."""
+        ready = self._ready.pop(rec.seq, None)
+        if ready is None:
+            self._compute_from(rec)
+            ready = self._ready.pop(rec.seq)
+        known = self._columns.get(id(ready.layout))
+        if known is None or known.layout is not ready.layout:
+            known = self._columns[id(ready.layout)] = RowColumns(ready.layout)
+        return known.rows(ready)
 
     def _compute_from(self, first: JournalRecord) -> None:
         rules = self._rules_for(first)

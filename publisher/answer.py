@@ -17,13 +17,36 @@ def to_answer(value: float, decimals: int) -> int:
     """The int192 answer for `value` with `decimals` decimal places."""
     if decimals < 0:
         raise ValueError(f"decimals must be >= 0, got {decimals}")
-    exact = Decimal(repr(value))
-    if not exact.is_finite():
-        raise ValueError(f"cannot publish a non-finite value: {value!r}")
-    answer = int(exact.scaleb(decimals).to_integral_value(rounding=ROUND_HALF_EVEN))
+    text = repr(value)
+    whole, dot, fraction = text.partition(".")
+    if dot and "e" not in fraction:  # plain notation: integer arithmetic on the digits
+        answer = _scaled(whole, fraction, decimals)
+    else:  # exponent notation, or not finite
+        exact = Decimal(text)
+        if not exact.is_finite():
+            raise ValueError(f"cannot publish a non-finite value: {value!r}")
+        answer = int(exact.scaleb(decimals).to_integral_value(rounding=ROUND_HALF_EVEN))
     if not INT192_MIN <= answer <= INT192_MAX:
         raise ValueError(f"{value!r} with {decimals} decimals does not fit int192")
     return answer
+
+
+def _scaled(whole: str, fraction: str, decimals: int) -> int:
+    """int(whole.fraction x 10**decimals), ties half to even: the Decimal path's result
+    (property tests), without building a Decimal per answer."""
+    negative = whole.startswith("-")
+    magnitude: int
+    digits = int(whole.lstrip("-") + fraction)
+    drop = len(fraction) - decimals
+    if drop <= 0:
+        magnitude = digits * 10**-drop
+    else:
+        magnitude, rest = divmod(digits, 10**drop)
+        twice = 2 * rest
+        half = 10**drop
+        if twice > half or (twice == half and magnitude % 2):
+            magnitude += 1
+    return -magnitude if negative else magnitude
 
 
 def from_answer(answer: int, decimals: int) -> Decimal:
