@@ -1,0 +1,185 @@
+"""Exact replay's fast reading and comparison agree with the objects and JSON they stand for."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from aggregator import FeedSpec, evaluation_order
+from aggregator.layout import RoundLayout
+from aggregator.vector import aggregate_vector
+from audit.canonical import canonical_json
+from audit.journal import Journal, JournalRecord
+from circuit_breakers import BreakerParams
+from feeds.quote import FetchResult
+from node.pipeline import FeedMemory, FeedPlan, FeedRule, plan_feed
+from node.records import plan_json
+from node.replay import replay_records
+from node.replay_exact import same_plan
+from node.replay_rows import RowColumns
+from publisher.policy import PublishPolicy
+from tests.aggregator.vector_strategies import T, rounds
+from tests.node.fakes import FakeClock, FixedQuotes, RecordingChain, make_node, one_feed_rules
+
+
+@settings(max_examples=200, deadline=None)
+@given(rounds())
+def test_clean_rows_read_as_the_aggregates_fields(
+    drawn: tuple[list[FeedSpec], list[FetchResult]],
+) -> None:
+    specs, results = drawn
+    layout = RoundLayout.build(evaluation_order(specs))
+    round_ = aggregate_vector(layout, results, T)
+    rows = RowColumns(layout).rows(round_)
+    for i, spec in enumerate(layout.specs):
+        agg = round_.aggregate_row(i)
+        clean = agg.value is not None and len(agg.used) == len(spec.sources)
+        assert rows.clean[i] == clean
+        if not clean:
+            continue
+        assert not agg.rejected
+        assert rows.values[i] == agg.value
+        assert rows.dispersion[i] == agg.dispersion
+        assert (rows.band_low[i], rows.band_high[i]) == (agg.band_low, agg.band_high)
+        assert rows.columns.estimators[i] == agg.estimator
+        assert rows.used(i) == [
+            (s.source, s.symbol, s.price, s.raw_price, s.ts_ms, s.weight) for s in agg.used
+        ]
+        assert rows.used_ts_ms(i) == [s.ts_ms for s in agg.used]
+
+
+def recorded_feeds(drawn: tuple[list[FeedSpec], list[FetchResult]]) -> Iterator[Any]:
+    """(rows, i, step, the feed as the journal holds it) for every clean row of a round."""
+    specs, results = drawn
+    layout = RoundLayout.build(evaluation_order(specs))
+    round_ = aggregate_vector(layout, results, T)
+    rows = RowColumns(layout).rows(round_)
+    for i, spec in enumerate(layout.specs):
+        if not rows.clean[i]:
+            continue
+        rule = FeedRule(spec, BreakerParams(), PublishPolicy(), 8, True)
+        agg = rows.aggregate(i)
+        step = plan_feed(rule, FeedMemory(), agg.value, agg.dispersion, None, (), T)
+        journaled = json.loads(canonical_json(plan_json(FeedPlan(spec.feed, agg, *step), None)))
+        yield rows, i, step, journaled
+
+
+def leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from leaves(item, (*path, index))
+    else:
+        yield path
+
+
+def changed(value: Any) -> Any:
+    """Another JSON value of the same kind, as close as it gets."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, float):
+        return math.nextafter(value, math.inf) if math.isfinite(value) else 0.0
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value + " "
+    if isinstance(value, list):
+        return [*value, 0]
+    return 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(rounds())
+def test_a_journaled_feed_is_found_equal_and_any_changed_leaf_is_not(
+    drawn: tuple[list[FeedSpec], list[FetchResult]],
+) -> None:
+    for rows, i, step, journaled in recorded_feeds(drawn):
+        assert same_plan(journaled, rows, i, step)
+        for path in leaves(journaled):
+            if path[0] == "observation":
+                continue  # replay does not compare the signature of the round
+            tampered = copy.deepcopy(journaled)
+            *parents, last = path
+            holder = tampered
+            for key in parents:
+                holder = holder[key]
+            holder[last] = changed(holder[last])
+            assert not same_plan(tampered, rows, i, step), path
+
+
+@settings(max_examples=20, deadline=None)
+@given(rounds())
+def test_a_missing_or_extra_field_is_not_equal(
+    drawn: tuple[list[FeedSpec], list[FetchResult]],
+) -> None:
+    for rows, i, step, journaled in recorded_feeds(drawn):
+        for section in ("aggregate", "breaker"):
+            for key in list(journaled[section]):
+                missing = copy.deepcopy(journaled)
+                del missing[section][key]
+                assert not same_plan(missing, rows, i, step)
+            extra = copy.deepcopy(journaled)
+            extra[section]["note"] = None
+            assert not same_plan(extra, rows, i, step)
+        extra_used = copy.deepcopy(journaled)
+        extra_used["aggregate"]["sources_used"][0]["note"] = None
+        assert not same_plan(extra_used, rows, i, step)
+        assert not same_plan({**journaled, "note": None}, rows, i, step)
+        assert not same_plan(None, rows, i, step)
+
+
+async def journal(path: Path, prices: list[float]) -> list[JournalRecord]:
+    clock = FakeClock()
+    quotes = FixedQuotes(clock, prices[0])
+    store = await Journal.open(path)
+    node = make_node(store, clock, quotes, RecordingChain(store))
+    await node.start()
+    for price in prices:
+        quotes.price = price
+        await node.run_round()
+        clock.advance(10)
+    await store.close()
+    store = await Journal.open(path)
+    records = await store.records()
+    await store.close()
+    return records
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "field"),
+    [
+        ("aggregate", "sources_used", "aggregate.sources_used"),
+        ("aggregate", "band", "aggregate.band.high"),
+        ("breaker", "state", "breaker.state.reference"),
+        ("breaker", "reason", "breaker.reason"),
+    ],
+)
+async def test_a_tampered_round_is_reported_by_round_id_and_field(
+    tmp_path: Path, section: str, key: str, field: str
+) -> None:
+    records = await journal(tmp_path / "j.db", [60_000.0, 60_100.0, 60_200.0, 60_300.0])
+    round_record = [r for r in records if r.kind == "round"][2]
+    recorded = round_record.body["feeds"]["BTC/USD"][section]
+    if key == "sources_used":
+        recorded[key][0]["raw_price"] += 0.5
+    elif key == "band":
+        recorded[key]["high"] = math.nextafter(recorded[key]["high"], math.inf)
+    elif key == "state":
+        recorded[key]["reference"] = math.nextafter(recorded[key]["reference"], 0.0)
+    else:
+        recorded[key] += "!"
+
+    mismatches = replay_records(records, lambda _: one_feed_rules()).mismatches
+
+    assert [(m.round_id, m.feed, m.field) for m in mismatches] == [
+        (round_record.round_id, "BTC/USD", field)
+    ]
