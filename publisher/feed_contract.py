@@ -257,6 +257,21 @@ class FeedContract:
             owner, None, HexBytes(self._contract.encode_abi("setSigners", args=args))
         )
 
+    async def set_signer_keys(
+        self,
+        keys: Sequence[Key],
+        proofs: Sequence[tuple[bytes, bytes]],
+        quorum: int,
+        owner: Sender,
+    ) -> TxOutcome:
+        """Replace an OracleFeedAggregate's members (keys with their proofs of possession)
+        and quorum (owner only)."""
+        args = [[[k.x, k.y] for k in keys], [list(p) for p in proofs], quorum]
+        self._signer_set = None
+        return await self._transact(
+            owner, None, HexBytes(self._contract.encode_abi("setSigners", args=args))
+        )
+
     async def set_quorum(self, quorum: int, owner: Sender) -> TxOutcome:
         """Change the quorum (owner only)."""
         return await self._transact(
