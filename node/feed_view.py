@@ -1,8 +1,8 @@
 """The public view of a feed (DESIGN.md), serialized once per state and tagged for caching.
 
 A feed's status is a frozen value that the node replaces on every change, so the bytes of its
-view, and their strong ETag, are computed once per status object and then shared by every
-request and every event-stream client until the next change.
+view, their strong ETag and the headers of a 200 answering them are computed once per status
+object and then shared by every request and every event-stream client until the next change.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
+
+from multidict import CIMultiDict
 
 from audit.journal import Journal
 from node.records import aggregate_json
@@ -97,6 +99,36 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+class Served:
+    """One serialized view as the API answers it: JSON bytes, their strong ETag, 200 headers.
+
+    The headers of a 200 differ from one read to the next only by `Cache-Control: max-age`,
+    which changes at most once a second, so the last set built is kept for the next reads.
+    Callers must not mutate it (aiohttp's `Response` copies the headers it is given).
+    """
+
+    __slots__ = ("_age", "_headers", "body", "tag")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.tag = _etag(body)
+        self._age = -1
+        self._headers: CIMultiDict[str] = CIMultiDict()
+
+    def headers(self, max_age: int) -> CIMultiDict[str]:
+        """`Content-Type`, `ETag` and `Cache-Control: max-age=<max_age>`."""
+        if max_age != self._age:
+            self._headers = CIMultiDict(
+                (
+                    ("Content-Type", "application/json"),
+                    ("ETag", self.tag),
+                    ("Cache-Control", f"max-age={max_age}"),
+                )
+            )
+            self._age = max_age
+        return self._headers
+
+
 class FeedViews:
     """Serialized views (bytes, ETag) of one node's feeds, recomputed only when a status changes.
 
@@ -106,33 +138,41 @@ class FeedViews:
 
     def __init__(self, node: OracleNode) -> None:
         self._node = node
-        self._one: dict[str, tuple[FeedStatus, dict[str, Any], bytes, str]] = {}
-        self._all: tuple[Sequence[FeedStatus], bytes, str] | None = None
+        self._one: dict[str, tuple[FeedStatus, dict[str, Any], Served]] = {}
+        self._all: tuple[Sequence[FeedStatus], Served] | None = None
 
     def view(self, feed: str) -> dict[str, Any]:
         return self._entry(feed)[1]
 
     def one(self, feed: str) -> tuple[bytes, str]:
-        _, _, body, tag = self._entry(feed)
-        return body, tag
+        served = self._entry(feed)[2]
+        return served.body, served.tag
 
     def all(self) -> tuple[bytes, str]:
+        served = self.served_all()
+        return served.body, served.tag
+
+    def served(self, feed: str) -> Served:
+        """The current view of `feed` (a key of the node's `status`; `KeyError` otherwise)."""
+        return self._entry(feed)[2]
+
+    def served_all(self) -> Served:
+        """The current views of every feed, `{"feeds": [...]}` in the node's order."""
         statuses = list(self._node.status.values())
         cached = self._all
         if cached is not None and _same(cached[0], statuses):
-            return cached[1], cached[2]
-        body = _encode({"feeds": [self.view(feed) for feed in self._node.status]})
-        self._all = (statuses, body, _etag(body))
-        return body, self._all[2]
+            return cached[1]
+        served = Served(_encode({"feeds": [self.view(feed) for feed in self._node.status]}))
+        self._all = (statuses, served)
+        return served
 
-    def _entry(self, feed: str) -> tuple[FeedStatus, dict[str, Any], bytes, str]:
+    def _entry(self, feed: str) -> tuple[FeedStatus, dict[str, Any], Served]:
         status = self._node.status[feed]
         cached = self._one.get(feed)
         if cached is not None and cached[0] is status:
             return cached
         view = feed_json(self._node, feed, status)
-        body = _encode(view)
-        entry = (status, view, body, _etag(body))
+        entry = (status, view, Served(_encode(view)))
         self._one[feed] = entry
         return entry
 

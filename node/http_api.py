@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from node.config import HttpConfig
-from node.feed_view import FeedViews, feed_json, journal_history
+from node.feed_view import FeedViews, Served, feed_json, journal_history
 from node.http_admin import add_admin_routes, load_admin_token
 from node.http_keys import (
     CLOCK_KEY,
@@ -30,6 +31,7 @@ from node.http_keys import (
     ApiError,
     VenueHealthSource,
     feed_of,
+    node_feed,
 )
 from node.http_observation import add_observation_route
 from node.http_stream import BROKER_KEY, EventBroker, stream
@@ -45,9 +47,8 @@ log = logging.getLogger("oracle.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Monotonic = Callable[[], float]
-LIMITER_KEY = web.AppKey("rate_limiter", RateLimiter)
-MONOTONIC_KEY: web.AppKey[Monotonic] = web.AppKey("monotonic")
-QUERY_KEY: web.AppKey[dict[tuple[str, str], frozenset[str]]] = web.AppKey("query")
+AllowedQuery = dict[tuple[str, str], frozenset[str]]
+QUERY_KEY: web.AppKey[AllowedQuery] = web.AppKey("query")
 DOC_KEY = web.AppKey("openapi", bytes)
 
 
@@ -70,23 +71,24 @@ def create_app(
     client's address, on the `monotonic` clock. `/v1/stream` keeps at most `stream_queue`
     events per client and sends a heartbeat comment after `stream_heartbeat_s` of silence.
     """
-    app = web.Application(middlewares=[_guard])
+    allowed_query: AllowedQuery = {}  # filled in at startup, once every route is registered
+    app = web.Application(middlewares=[_guard(rate_limit, monotonic, allowed_query)])
     app[NODE_KEY] = node
     app[CLOCK_KEY] = clock
     app[INTERVAL_KEY] = round_interval_s
-    app[MONOTONIC_KEY] = monotonic
+    app[QUERY_KEY] = allowed_query
     views = FeedViews(node)
     app[VIEWS_KEY] = views
     broker = EventBroker(node, views, stream_queue, stream_heartbeat_s)
     app[BROKER_KEY] = broker
     app.on_shutdown.append(lambda _: broker.close())
-    if rate_limit is not None:
-        app[LIMITER_KEY] = rate_limit
     if venue_health is not None:
         app[VENUE_HEALTH_KEY] = venue_health
         app.router.add_get("/v1/venues", list_venues)
-    app.router.add_get("/v1/feeds", list_feeds)
-    app.router.add_get("/v1/feeds/{pair}", get_feed)
+    reads = _FeedReads(node, views, clock, round_interval_s)
+    # The hot read first: the router tries the resources of `/v1/feeds` in registration order.
+    app.router.add_get("/v1/feeds/{pair}", reads.one)
+    app.router.add_get("/v1/feeds", reads.all)
     app.router.add_get("/v1/feeds/{pair}/history", feed_history)
     add_observation_route(app, node)
     app.router.add_get("/v1/stream", stream)
@@ -125,7 +127,7 @@ async def _freeze_document(app: web.Application) -> None:
         metrics="/metrics" in registered,
         observation="/v1/feeds/{pair}/observation" in registered,
     )
-    app[QUERY_KEY] = allowed_query(doc)
+    app[QUERY_KEY].update(allowed_query(doc))
     app[DOC_KEY] = json.dumps(doc).encode()
 
 
@@ -133,40 +135,51 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[DOC_KEY], content_type="application/json")
 
 
-async def list_feeds(request: web.Request) -> web.Response:
-    body, tag = request.app[VIEWS_KEY].all()
-    return _cached(request, body, tag)
+class _FeedReads:
+    """`GET /v1/feeds/{pair}` and `GET /v1/feeds`: the views' cached bytes, tag and headers.
 
+    The busiest calls of the API, so a read is a lookup of what the views built when the feed
+    last changed, a clock read for `max-age`, and the response: no serialization, no hashing.
+    """
 
-async def get_feed(request: web.Request) -> web.Response:
-    body, tag = request.app[VIEWS_KEY].one(feed_of(request))
-    return _cached(request, body, tag)
+    def __init__(
+        self, node: OracleNode, views: FeedViews, clock: Callable[[], int], interval_s: float
+    ) -> None:
+        self._node = node
+        self._views = views
+        self._clock = clock
+        self._interval_ms = interval_s * 1000
 
+    async def one(self, request: web.Request) -> web.Response:
+        served = self._views.served(node_feed(self._node, request.match_info["pair"]))
+        return self._answer(request, served)
 
-def _cached(request: web.Request, body: bytes, tag: str) -> web.Response:
-    """200 with the body, or 304 when `If-None-Match` names its tag; both with the validators."""
-    headers = {"ETag": tag, "Cache-Control": f"max-age={_max_age(request)}"}
-    wanted = request.headers.get("If-None-Match")
-    if wanted is not None and _matches(wanted, tag):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    async def all(self, request: web.Request) -> web.Response:
+        return self._answer(request, self._views.served_all())
+
+    def _answer(self, request: web.Request, served: Served) -> web.Response:
+        """200 with the body, or 304 when `If-None-Match` names its tag; both with validators."""
+        max_age = self._max_age()
+        wanted = request.headers.get("If-None-Match")
+        if wanted is not None and _matches(wanted, served.tag):
+            headers = {"ETag": served.tag, "Cache-Control": f"max-age={max_age}"}
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=served.body, headers=served.headers(max_age))
+
+    def _max_age(self) -> int:
+        """Whole seconds until the next round is due: no value can change before it."""
+        last = self._node.last_round_ts_ms
+        if last is None:
+            return 0
+        interval_ms = self._interval_ms
+        left_ms = last + interval_ms - self._clock()
+        return max(0, int(min(left_ms, interval_ms) // 1000))
 
 
 def _matches(if_none_match: str, tag: str) -> bool:
     """RFC 9110 weak comparison, as If-None-Match requires; `*` matches any current body."""
     candidates = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in candidates or tag in candidates
-
-
-def _max_age(request: web.Request) -> int:
-    """Whole seconds until the next round is due: no value can change before it."""
-    app = request.app  # a property lookup through the match info: once per request
-    last = app[NODE_KEY].last_round_ts_ms
-    if last is None:
-        return 0
-    interval_ms = app[INTERVAL_KEY] * 1000
-    left_ms = last + interval_ms - app[CLOCK_KEY]()
-    return max(0, int(min(left_ms, interval_ms) // 1000))
 
 
 HISTORY_LIMIT = 1000
@@ -234,50 +247,54 @@ async def list_venues(request: web.Request) -> web.Response:
     return web.json_response({"venues": [health[name].as_json() for name in sorted(health)]})
 
 
-def _check_query(request: web.Request) -> None:
+def _check_query(request: web.Request, allowed_query: AllowedQuery) -> None:
     """400 for a query parameter the document does not list for this route."""
-    if not request.query_string:
-        return
     route = request.match_info.route
     resource = route.resource
     if resource is None:
         return
     method = "GET" if route.method == "HEAD" else route.method
-    allowed = request.app[QUERY_KEY].get((resource.canonical, method), frozenset())
+    allowed = allowed_query.get((resource.canonical, method), frozenset())
     for name in request.query:
         if name not in allowed:
             listed = ", ".join(sorted(allowed)) or "none"
             raise ApiError(400, f"unknown query parameter {name!r}; this call takes: {listed}")
 
 
-def _rate_limit(request: web.Request, app: web.Application) -> None:
-    limiter = app.get(LIMITER_KEY)
-    if limiter is None:
-        return
-    wait_s = limiter.acquire(request.remote or "", app[MONOTONIC_KEY]())
-    if wait_s > 0:
-        seconds = retry_after_s(wait_s)
-        raise ApiError(
-            429,
-            f"rate limit: {limiter.rate_per_s:g} requests/s per client; retry in {seconds} s",
-            {"Retry-After": str(seconds)},
-        )
+def _too_many(limiter: RateLimiter, wait_s: float) -> ApiError:
+    seconds = retry_after_s(wait_s)
+    return ApiError(
+        429,
+        f"rate limit: {limiter.rate_per_s:g} requests/s per client; retry in {seconds} s",
+        {"Retry-After": str(seconds)},
+    )
 
 
-@web.middleware
-async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Rate limit and query check before the handler; every error out of it becomes JSON."""
-    try:
-        _rate_limit(request, request.app)
-        _check_query(request)
-        return await handler(request)
-    except ApiError as exc:
-        return web.json_response({"error": exc.message}, status=exc.status, headers=exc.headers)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
-        return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
-    except Exception:
-        log.exception("unhandled error serving %s", request.path)
-        return web.json_response({"error": "internal error; see the node's log"}, status=500)
+def _guard(
+    limiter: RateLimiter | None, monotonic: Monotonic, allowed_query: AllowedQuery
+) -> Middleware:
+    """The app's one middleware: rate limit and query check, then the handler; every error
+    out of them becomes JSON. What it needs is bound here, not looked up per request."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if limiter is not None:
+                wait_s = limiter.acquire(request.remote or "", monotonic())
+                if wait_s > 0:
+                    raise _too_many(limiter, wait_s)
+            if request.query_string:
+                _check_query(request, allowed_query)
+            return await handler(request)
+        except ApiError as exc:
+            return web.json_response({"error": exc.message}, status=exc.status, headers=exc.headers)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
+            return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
+        except Exception:
+            log.exception("unhandled error serving %s", request.path)
+            return web.json_response({"error": "internal error; see the node's log"}, status=500)
+
+    return guard

@@ -47,15 +47,20 @@ def parse_pair(pair: str) -> str:
     return f"{base.upper()}/{quote.upper()}"
 
 
-def known_feed(request: web.Request, pair: str) -> str:
-    """The node's feed named `pair` (400 if malformed, 404 if the node has no such feed)."""
+def node_feed(node: OracleNode, pair: str) -> str:
+    """`node`'s feed named `pair` (400 if malformed, 404 if the node has no such feed)."""
     try:
         feed = parse_pair(pair)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    if feed not in request.app[NODE_KEY].status:
+    if feed not in node.status:
         raise ApiError(404, f"no feed {feed}; GET /v1/feeds lists them")
     return feed
+
+
+def known_feed(request: web.Request, pair: str) -> str:
+    """The node's feed named `pair` (400 if malformed, 404 if the node has no such feed)."""
+    return node_feed(request.app[NODE_KEY], pair)
 
 
 def feed_of(request: web.Request) -> str:
