@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from aggregator.types import Aggregate
 from circuit_breakers.params import BreakerParams
-from circuit_breakers.types import BreakerState, Trip
+from circuit_breakers.types import BreakerState, Trip, quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Measures:
     """What the checks look at this round; None where a check does not apply or is off."""

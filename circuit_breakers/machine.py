@@ -23,7 +23,7 @@ from enum import StrEnum
 from aggregator.types import Aggregate
 from circuit_breakers.checks import Measures, measure_values, trips_of
 from circuit_breakers.params import BreakerParams
-from circuit_breakers.reasons import ReasonFacts, describe
+from circuit_breakers.reasons import FACTLESS, NO_FACTS, ReasonFacts, describe
 from circuit_breakers.types import MOVE_TRIPS, BreakerState, BreakerStatus, Decision, Trip, Verdict
 
 ALLOWING = frozenset(
@@ -85,7 +85,10 @@ def evaluate_values(
     m = measure_values(params, state, value, dispersion, used_ts_ms, last_published, now_ms)
     trips = trips_of(params, m, value is not None)
     verdict, nxt = step(params, state, value, trips, m, now_ms)
-    facts = reason_facts(params, state, nxt, verdict, error, now_ms)
+    if verdict in FACTLESS:  # most rounds: their reason quotes no facts, so none are built
+        facts = NO_FACTS
+    else:
+        facts = reason_facts(params, state, nxt, verdict, error, now_ms)
     reason = describe(verdict, trips, m, params, facts)
     names = tuple([_NAMES[t] for t in trips]) if trips else ()
     decision = Decision(verdict in ALLOWING, nxt.status, reason, names, _NAMES[verdict])

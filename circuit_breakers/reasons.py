@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from circuit_breakers.checks import Measures
 from circuit_breakers.params import BreakerParams
-from circuit_breakers.types import MOVE_TRIPS, Trip, Verdict
+from circuit_breakers.types import MOVE_TRIPS, Trip, Verdict, quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReasonFacts:
     """The numbers a reason quotes beyond the measures."""
@@ -22,6 +23,11 @@ class ReasonFacts:
     held_ms: int
     clean_ms: int
     trip: str | None
+
+
+FACTLESS = frozenset({Verdict.FIRST, Verdict.RESET, Verdict.WITHIN})
+"""Verdicts whose reason (`describe`) quotes no `ReasonFacts`: `NO_FACTS` serves for them."""
+NO_FACTS = ReasonFacts(None, 0, 0, 0, None)
 
 
 def trip_detail(trip: Trip, m: Measures, params: BreakerParams, error: str | None) -> str:
