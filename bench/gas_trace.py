@@ -1,6 +1,6 @@
 """Benchmark: where the gas of one steady-state OracleFeed update goes, per signer count.
 
-    .venv/bin/python bench/gas_trace.py [--signers 1 13] [--no-new-round]
+    .venv/bin/python bench/gas_trace.py [--signers 1 13] [--no-new-round] [--scheme ecdsa]
 
 Starts its own anvil with opcode steps tracing, deploys one feed per signer count (quorum =
 every signer), publishes 129 reports (the ring wraps) through the node's publishing path and
@@ -32,17 +32,17 @@ from eth_account import Account
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from publisher.anvil import running_anvil
-from publisher.gas import trace_steady_update
+from publisher.gas import SCHEMES, trace_steady_update
 
 
-async def main(signer_counts: list[int], new_round_event: bool) -> None:
+async def main(signer_counts: list[int], new_round_event: bool, scheme: str) -> None:
     async with running_anvil(steps_tracing=True) as anvil:
         w3 = AsyncWeb3(AsyncHTTPProvider(anvil.rpc_url))
         try:
             sender = Account.from_key(anvil.dev_keys[0])
             for count in signer_counts:
                 breakdown = await trace_steady_update(
-                    w3, sender, count, new_round_event=new_round_event
+                    w3, sender, count, new_round_event=new_round_event, scheme=scheme
                 )
                 print(json.dumps(breakdown.as_json()), flush=True)
         finally:
@@ -53,5 +53,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--signers", type=int, nargs="+", default=[1, 13])
     parser.add_argument("--no-new-round", action="store_true", help="feeds without NewRound")
+    parser.add_argument("--scheme", choices=SCHEMES, default="ecdsa")
     args = parser.parse_args()
-    asyncio.run(main(args.signers, not args.no_new_round))
+    asyncio.run(main(args.signers, not args.no_new_round, args.scheme))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from node import audit_cli
+from node import audit_cli, chain_cli
 from node.allocator import keep_freed_memory
 from node.config import ConfigError, load_config
 from node.logs import configure_logging
@@ -99,22 +99,6 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario", type=Path, help="TOML or JSON: seed, tick and faults scheduled per venue"
     )
 
-    deploy = sub.add_parser("deploy", help="deploy a feed contract; prints its address")
-    deploy.add_argument("--rpc", required=True)
-    deploy.add_argument("--keystore", required=True, type=Path, help="the deployer (owner) key")
-    deploy.add_argument("--passphrase-file", required=True, type=Path)
-    deploy.add_argument("--feed", required=True, help="description, e.g. BTC/USD")
-    deploy.add_argument("--decimals", type=int, default=8)
-    deploy.add_argument("--signer", action="append", required=True, dest="signers")
-    deploy.add_argument("--quorum", type=int, default=1)
-    deploy.add_argument(
-        "--no-new-round",
-        action="store_true",
-        help="updates emit AnswerUpdated only, not Chainlink's NewRound (1,756 gas less each); "
-        "for single-node feeds: audit verify --rpc reads NewRound to tell quorum relays apart",
-    )
-    deploy.add_argument("--json", action="store_true")
-
     backtest = sub.add_parser(
         "backtest", help="historical quotes through the round plan: rounds.csv and a report"
     )
@@ -127,25 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     audit_cli.add_commands(sub)
 
-    keys = sub.add_parser("keys", help="manage the node's V3 keystore")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    for name, text in (
-        ("new", "create a new key"),
-        ("import", "encrypt an existing key into a new keystore"),
-        ("address", "print a keystore's address"),
-    ):
-        k = keys_sub.add_parser(name, help=text)
-        k.add_argument("--keystore", required=True, type=Path)
-        k.add_argument("--passphrase-file", required=True, type=Path)
-        k.add_argument("--json", action="store_true")
-        if name == "import":
-            # A file (or stdin): a key on the command line would sit in ps and shell history.
-            k.add_argument(
-                "--key-file",
-                required=True,
-                type=Path,
-                help="file holding the hex private key, '-' for stdin",
-            )
+    chain_cli.add_commands(sub)
     return parser
 
 
@@ -157,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run,
         "demo": _demo,
         "simulate": _simulate,
-        "deploy": _deploy,
-        "keys": _keys,
+        "deploy": chain_cli.deploy_command,
+        "keys": chain_cli.keys_command,
         "backtest": _backtest,
         "replay": audit_cli.replay_command,
         "audit": audit_cli.audit_command,
@@ -249,66 +215,6 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.scenario is not None:
         argv += ["--scenario", str(args.scenario)]
     return simulator_main(argv)
-
-
-def _deploy(args: argparse.Namespace) -> int:
-    from node.devstack import connect
-    from publisher.feed_contract import FeedContract
-    from publisher.keys import load_account
-
-    async def deploy() -> tuple[str, int]:
-        account = load_account(args.keystore, args.passphrase_file)
-        w3 = connect(args.rpc)
-        try:
-            contract = await FeedContract.deploy(
-                w3,
-                account,
-                args.decimals,
-                args.feed,
-                args.signers,
-                args.quorum,
-                new_round_event=not args.no_new_round,
-            )
-            return contract.address, contract.chain_id
-        finally:
-            await w3.provider.disconnect()
-
-    address, chain_id = asyncio.run(deploy())
-    result = {
-        "feed": args.feed,
-        "address": address,
-        "chain_id": chain_id,
-        "decimals": args.decimals,
-        "signers": args.signers,
-        "quorum": args.quorum,
-        "new_round_event": not args.no_new_round,
-    }
-    _print(args, result, address)
-    return 0
-
-
-def _read_key(path: Path) -> str:
-    """The private key in `path` ('-': stdin), stripped; errors never echo the content."""
-    from publisher.errors import KeystoreError
-
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise KeystoreError(f"cannot read key file {path}: {exc.strerror}") from None
-    return text.strip()
-
-
-def _keys(args: argparse.Namespace) -> int:
-    from publisher.keys import create_keystore, import_keystore, load_account
-
-    if args.keys_command == "new":
-        address = create_keystore(args.keystore, args.passphrase_file)
-    elif args.keys_command == "import":
-        address = import_keystore(_read_key(args.key_file), args.keystore, args.passphrase_file)
-    else:
-        address = load_account(args.keystore, args.passphrase_file).address
-    _print(args, {"address": address, "keystore": str(args.keystore)}, address)
-    return 0
 
 
 def _backtest(args: argparse.Namespace) -> int:

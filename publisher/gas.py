@@ -1,5 +1,8 @@
 """Measure what one `submit` costs on a real chain, as the benchmark and the gas budget test do.
 
+Two schemes: "ecdsa" (OracleFeed, one ECDSA signature per observation) and "schnorr"
+(OracleFeedAggregate, one MuSig2 multi-signature per report, made in-process here).
+
 `measure_feed_gas` deploys a feed with `signers` fresh keys (quorum = all of them), publishes
 ROUND_HISTORY + `extra` reports through the real publishing path (`FeedContract.submit` and a
 `TransactionManager`) and reads gasUsed from the receipts. `first_write` is the median over the
@@ -10,11 +13,13 @@ CLOCK_SPREAD_S - 1 seconds apart).
 
 `intrinsic` is the transaction's floor before any code runs (21,000 + calldata bytes at 16/4
 gas, EIP-2028), measured on a steady report, and `ecrecover` the precompile's fixed 3,000 per
-signature: together the part no contract design can remove while verifying every signature.
+call (one per signature with ECDSA, one per report with Schnorr): together the part no contract
+design can remove while verifying every signature.
 """
 
 from __future__ import annotations
 
+import secrets
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -25,10 +30,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import AsyncWeb3
 from web3.types import RPCEndpoint
 
+from publisher.aggregate_report import Entry, encode_aggregate_report, report_body, report_digest
 from publisher.errors import PublishError
 from publisher.feed_contract import FeedContract, TxOutcome
 from publisher.keys import LocalSigner
 from publisher.rpc import RpcPool
+from publisher.schnorr import N, multi_sign, prove_possession, public_key
 from publisher.tx_types import TxSettings
 from publisher.txmanager import TransactionManager
 
@@ -36,6 +43,7 @@ ROUND_HISTORY = 128
 ECRECOVER_GAS = 3_000
 TX_BASE_GAS = 21_000
 CLOCK_SPREAD_S = 4
+SCHEMES = ("ecdsa", "schnorr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,7 @@ class GasFigures:
     intrinsic: int
     ecrecover: int
     new_round_event: bool
+    scheme: str = "ecdsa"
 
     def as_json(self) -> dict[str, int | bool]:
         return asdict(self)
@@ -64,11 +73,12 @@ async def measure_feed_gas(
     *,
     extra: int = 9,
     new_round_event: bool = True,
+    scheme: str = "ecdsa",
 ) -> GasFigures:
     """Gas of one report with `signers` observations, first writes and steady state, on a
-    feed deployed with or without Chainlink's NewRound event."""
+    feed of `scheme` deployed with or without Chainlink's NewRound event."""
     outcomes, last_calldata = await publish_reports(
-        w3, sender, signers, ROUND_HISTORY + extra, new_round_event=new_round_event
+        w3, sender, signers, ROUND_HISTORY + extra, new_round_event=new_round_event, scheme=scheme
     )
     used = [outcome.gas_used for outcome in outcomes]
     return GasFigures(
@@ -76,8 +86,9 @@ async def measure_feed_gas(
         first_write=int(statistics.median(used[:ROUND_HISTORY])),
         steady=int(statistics.median(used[ROUND_HISTORY:])),
         intrinsic=TX_BASE_GAS + calldata_gas(last_calldata),
-        ecrecover=ECRECOVER_GAS * signers,
+        ecrecover=ECRECOVER_GAS * (signers if scheme == "ecdsa" else 1),
         new_round_event=new_round_event,
+        scheme=scheme,
     )
 
 
@@ -88,9 +99,14 @@ async def publish_reports(
     reports: int,
     *,
     new_round_event: bool = True,
+    scheme: str = "ecdsa",
 ) -> tuple[list[TxOutcome], bytes]:
-    """Deploy a feed with `signers` fresh keys (quorum = all of them) and publish `reports`
-    reports through `FeedContract.submit`; the outcomes and the last report's calldata."""
+    """Deploy a feed of `scheme` with `signers` fresh keys (quorum = all of them) and publish
+    `reports` reports; the outcomes and the last report's calldata."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+    if scheme == "schnorr":
+        return await _publish_aggregate_reports(w3, sender, signers, reports, new_round_event)
     keys = [LocalSigner(Account.create()) for _ in range(signers)]
     chain_id = int(await w3.eth.chain_id)
     manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
@@ -121,6 +137,41 @@ async def publish_reports(
         outcomes.append(await feed.submit(observations, manager))
         last_calldata = feed.submit_calldata(observations, [k.address for k in keys])
     return outcomes, last_calldata
+
+
+async def _publish_aggregate_reports(
+    w3: AsyncWeb3[Any], sender: LocalAccount, signers: int, reports: int, new_round_event: bool
+) -> tuple[list[TxOutcome], bytes]:
+    secrets_ = [secrets.randbelow(N - 1) + 1 for _ in range(signers)]
+    keys = [public_key(x) for x in secrets_]
+    chain_id = int(await w3.eth.chain_id)
+    manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
+    feed = await FeedContract.deploy_aggregate(
+        w3,
+        manager,
+        8,
+        f"GAS/{signers}",
+        keys,
+        [prove_possession(x) for x in secrets_],
+        signers,
+        new_round_event=new_round_event,
+    )
+    now = int((await w3.eth.get_block("latest"))["timestamp"])
+    start = now - 10 * reports
+    outcomes: list[TxOutcome] = []
+    report = b""
+    for k in range(reports):
+        ts = start + 10 * k
+        # The same observations as the ECDSA path's, under one multi-signature.
+        entries = [
+            Entry(i, 6_000_000_000_000 + 1_000 * i + k, ts - i % CLOCK_SPREAD_S)
+            for i in range(signers)
+        ]
+        body = report_body(entries, signers)
+        s, r_address = multi_sign(secrets_, report_digest(feed.domain(), body))
+        report = encode_aggregate_report(body, s, r_address, keys)
+        outcomes.append(await feed.submit_report(report, manager))
+    return outcomes, report
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +214,17 @@ def attribute_gas(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 async def trace_steady_update(
-    w3: AsyncWeb3[Any], sender: LocalAccount, signers: int, *, new_round_event: bool = True
+    w3: AsyncWeb3[Any],
+    sender: LocalAccount,
+    signers: int,
+    *,
+    new_round_event: bool = True,
+    scheme: str = "ecdsa",
 ) -> GasBreakdown:
     """The breakdown of one steady-state update (ring wrapped). Needs a node that returns
     opcode steps from debug_traceTransaction (anvil with `steps_tracing`)."""
     outcomes, calldata = await publish_reports(
-        w3, sender, signers, ROUND_HISTORY + 1, new_round_event=new_round_event
+        w3, sender, signers, ROUND_HISTORY + 1, new_round_event=new_round_event, scheme=scheme
     )
     last = outcomes[-1]
     response = await w3.provider.make_request(

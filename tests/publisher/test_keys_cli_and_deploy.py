@@ -154,3 +154,81 @@ async def test_deploy_without_new_round_makes_a_feed_that_emits_answer_updated_o
         assert await (await FeedContract.at(w3, printed["address"])).emits_new_round() is False
     finally:
         await w3.provider.disconnect()
+
+
+def member_keystore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> dict[str, Any]:
+    """A member's new keystore and what `keys address --json` prints of it."""
+    keystore, secret = tmp_path / f"{name}.json", passphrase_file(tmp_path)
+    run_cli(capsys, "keys", "new", "--keystore", str(keystore), "--passphrase-file", str(secret))
+    _, out, _ = run_cli(
+        capsys, "keys", "address", "--keystore", str(keystore),
+        "--passphrase-file", str(secret), "--json",
+    )  # fmt: skip
+    shown: dict[str, Any] = json.loads(out)
+    return shown
+
+
+def test_keys_address_prints_a_public_key_and_a_proof_that_holds_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from publisher.schnorr import Key, verify_possession
+
+    shown = member_keystore(tmp_path, capsys, "member")
+
+    key = Key.from_hex(shown["public_key"])
+    proof = bytes.fromhex(shown["possession_proof"][2:])
+    assert key.address == shown["address"]
+    assert verify_possession(key, (proof[:32], proof[32:]))
+
+
+def test_deploy_refuses_a_signer_key_whose_proof_is_another_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = member_keystore(tmp_path, capsys, "first")
+    second = member_keystore(tmp_path, capsys, "second")
+
+    code, _, err = run_cli(
+        capsys, "deploy", "--rpc", "http://127.0.0.1:9", "--keystore", "unused.json",
+        "--passphrase-file", "unused.pass", "--feed", "BTC/USD", "--scheme", "schnorr",
+        "--signer-key", f"{first['public_key']}:{second['possession_proof']}",
+    )  # fmt: skip
+
+    assert code == 2
+    assert f"--signer-key {first['address']}: the proof of possession does not hold" in err
+
+
+async def test_deploy_schnorr_makes_an_aggregate_feed_with_the_members_keys(
+    anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from publisher.schnorr import Key
+
+    keystore, secret = tmp_path / "owner.json", passphrase_file(tmp_path)
+    key_file = tmp_path / "owner.key"
+    key_file.write_text(anvil.dev_keys[0])
+    await asyncio.to_thread(
+        main,
+        ["keys", "import", "--keystore", str(keystore), "--passphrase-file", str(secret),
+         "--key-file", str(key_file)],
+    )  # fmt: skip
+    members = [member_keystore(tmp_path, capsys, f"member{i}") for i in range(3)]
+    capsys.readouterr()
+
+    argv = ["deploy", "--rpc", anvil.rpc_url, "--keystore", str(keystore),
+            "--passphrase-file", str(secret), "--feed", "BTC/USD", "--scheme", "schnorr",
+            "--quorum", "2", "--json"]  # fmt: skip
+    for member in members:
+        argv += ["--signer-key", f"{member['public_key']}:{member['possession_proof']}"]
+    code = await asyncio.to_thread(main, argv)
+    printed: dict[str, Any] = json.loads(capsys.readouterr().out)
+
+    assert (code, printed["contract"]) == (0, "OracleFeedAggregate")
+    w3 = AsyncWeb3(AsyncHTTPProvider(anvil.rpc_url))
+    try:
+        feed = await FeedContract.at(w3, printed["address"], contract="OracleFeedAggregate")
+        assert await feed.signer_keys() == [Key.from_hex(m["public_key"]) for m in members]
+        assert await feed.signers() == [m["address"] for m in members] == printed["signers"]
+        assert await feed.quorum() == 2
+    finally:
+        await w3.provider.disconnect()
