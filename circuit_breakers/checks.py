@@ -101,20 +101,22 @@ def trips_of(params: BreakerParams, m: Measures, has_value: bool) -> tuple[Trip,
     """Every bound the measures cross, in the fixed order of `Trip`."""
     if not has_value:
         return _QUORUM
-    move = None if m.move is None else abs(m.move)
+    # Each test is `measure > bound` where both exist, written out: this runs for every feed of
+    # every round.
     crossed = []
-    if _above(m.dispersion, params.max_dispersion):
+    dispersion, bound = m.dispersion, params.max_dispersion
+    if dispersion is not None and bound is not None and dispersion > bound:
         crossed.append(Trip.DISPERSION)
-    if _above(m.quote_age_ms, params.max_quote_age_ms):
+    age, age_bound = m.quote_age_ms, params.max_quote_age_ms
+    if age is not None and age_bound is not None and age > age_bound:
         crossed.append(Trip.STALENESS)
-    if _above(move, params.max_deviation):
-        crossed.append(Trip.DEVIATION)
-    if _above(move, m.volatility_bound):
-        crossed.append(Trip.VOLATILITY)
-    if _above(m.rate_per_min, params.max_rate_per_min):
+    if m.move is not None:
+        move = abs(m.move)
+        if move > params.max_deviation:
+            crossed.append(Trip.DEVIATION)
+        if m.volatility_bound is not None and move > m.volatility_bound:
+            crossed.append(Trip.VOLATILITY)
+    rate, rate_bound = m.rate_per_min, params.max_rate_per_min
+    if rate is not None and rate_bound is not None and rate > rate_bound:
         crossed.append(Trip.RATE)
     return tuple(crossed) if crossed else ()
-
-
-def _above(measure: float | None, bound: float | None) -> bool:
-    return measure is not None and bound is not None and measure > bound
