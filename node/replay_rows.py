@@ -40,6 +40,9 @@ class RowColumns:
         self.slot = np.array([order + [0] * (slots - len(order)) for order in orders], np.int64)
         self.slot = self.slot.reshape(feeds, slots)
         self.market = np.take_along_axis(layout.slot_market, self.slot, axis=1)
+        # The same gather as flat indices into a row-major (feeds x slots) array: `np.take`.
+        self.flat_slot = (np.arange(feeds, dtype=np.int64)[:, None] * slots + self.slot).ravel()
+        self.shape = (feeds, slots)
         self.venues = [
             tuple(spec.sources[j].venue for j in o)
             for spec, o in zip(layout.specs, orders, strict=True)
@@ -69,9 +72,9 @@ class RoundRows:
         self.dispersion: list[float] = round_.dispersion.tolist()
         self.band_low: list[float] = round_.band_low.tolist()
         self.band_high: list[float] = round_.band_high.tolist()
-        slot, market = columns.slot, columns.market
-        self._price = np.take_along_axis(round_.price, slot, axis=1).tolist()
-        self._weight = np.take_along_axis(round_.weight, slot, axis=1).tolist()
+        flat, shape, market = columns.flat_slot, columns.shape, columns.market
+        self._price = np.take(round_.price, flat).reshape(shape).tolist()
+        self._weight = np.take(round_.weight, flat).reshape(shape).tolist()
         self._raw = round_.markets.price[market].tolist()
         self.stamps: list[list[int]] = round_.markets.ts_ms[market].tolist()
         """Per row, the used quotes' stamps in used order (a clean row's first `width`)."""
