@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from operator import itemgetter
 from typing import Any
 
@@ -28,10 +28,21 @@ from audit.canonical import canonical_json
 from audit.journal import JournalRecord
 from circuit_breakers import reset
 from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
-from node.pipeline import FeedMemory, FeedPlan, FeedStep, RoundRules, plan_feed, plan_feeds
+from node.pipeline import (
+    FeedMemory,
+    FeedPlan,
+    FeedRule,
+    FeedStep,
+    RoundRules,
+    plan_feed,
+    plan_feeds,
+)
 from node.records import plan_json
 from node.replay_aggregates import RoundAggregates
 from node.replay_exact import LazyPlans, same_plan
+from node.replay_report import FeedTally as FeedTally  # re-exported: the report types
+from node.replay_report import Mismatch as Mismatch
+from node.replay_report import ReplayReport as ReplayReport
 from publisher.policy import LastPublished
 
 LANDED = frozenset({"confirmed", "reconciled_landed"})
@@ -39,75 +50,6 @@ _QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
 _FLOAT_FIELDS = frozenset({"price", "bid", "ask", "volume"})
 _QUOTE_ITEMS = itemgetter(*_QUOTE_FIELDS)
 _FLOAT_ITEMS = itemgetter(*(i for i, name in enumerate(_QUOTE_FIELDS) if name in _FLOAT_FIELDS))
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    round_id: int
-    feed: str
-    field: str
-    recorded: Any
-    replayed: Any
-
-
-@dataclass(slots=True)
-class FeedTally:
-    """Per feed, over the replayed window: what happened and what the replay did."""
-
-    rounds: int = 0
-    publications: int = 0
-    holds: int = 0
-    replay_publications: int = 0
-    replay_holds: int = 0
-    value_differs: int = 0
-    max_value_diff: float = 0.0
-    gas_used: int = 0
-
-
-@dataclass(slots=True)
-class ReplayReport:
-    rounds: int = 0
-    feed_rounds: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-    feeds: dict[str, FeedTally] = field(default_factory=dict)
-    what_if: bool = False
-
-    def gas_estimate(self, feed: str) -> tuple[int, int]:
-        """(gas spent, gas the replay would spend) at the recorded mean gas per publication."""
-        t = self.feeds[feed]
-        per = t.gas_used // t.publications if t.publications else 0
-        return t.gas_used, per * t.replay_publications
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "mode": "what-if" if self.what_if else "exact",
-            "rounds": self.rounds,
-            "feed_rounds": self.feed_rounds,
-            "mismatches": [
-                {
-                    "round_id": m.round_id,
-                    "feed": m.feed,
-                    "field": m.field,
-                    "recorded": m.recorded,
-                    "replayed": m.replayed,
-                }
-                for m in self.mismatches
-            ],
-            "feeds": {
-                f: {
-                    "rounds": t.rounds,
-                    "publications": t.publications,
-                    "replay_publications": t.replay_publications,
-                    "breaker_holds": t.holds,
-                    "replay_breaker_holds": t.replay_holds,
-                    "rounds_value_differs": t.value_differs,
-                    "max_value_diff": t.max_value_diff,
-                    "gas_spent": self.gas_estimate(f)[0],
-                    "replay_gas_estimate": self.gas_estimate(f)[1],
-                }
-                for f, t in sorted(self.feeds.items())
-            },
-        }
 
 
 RoundHook = Callable[[JournalRecord, Mapping[str, FeedPlan]], None]
@@ -200,6 +142,7 @@ class _Replay:
         self.feed = feed
         self.memory: dict[str, FeedMemory] = {}
         self.report = ReplayReport(what_if=what_if)
+        self._feeds: dict[int, tuple[RoundRules, list[str], list[tuple[str, FeedRule, bool]]]] = {}
 
     def landed(self, rec: JournalRecord, inside: bool) -> None:
         assert rec.feed is not None
@@ -231,6 +174,19 @@ class _Replay:
             if self.on_round is not None:
                 self.on_round(rec, plans)
 
+    def feeds_of(self, rules: RoundRules) -> tuple[list[str], list[tuple[str, FeedRule, bool]]]:
+        """The rules' feed names, and per feed (name, rule, whether staleness is checked)."""
+        known = self._feeds.get(id(rules))
+        if known is None or known[0] is not rules:
+            names = [rule.spec.feed for rule in rules.feeds]
+            feeds = [
+                (rule.spec.feed, rule, rule.breaker.max_quote_age_ms is not None)
+                for rule in rules.feeds
+            ]
+            # The rules are kept with their lists, so their id is not reused meanwhile.
+            known = self._feeds[id(rules)] = (rules, names, feeds)
+        return known[1], known[2]
+
     def exact_round(self, rec: JournalRecord, inside: bool) -> None:
         """`round` of an exact replay: each feed planned by `plan_feed` on values read from
         the round's arrays, and compared with its record by `same_plan` first; only a feed
@@ -241,19 +197,18 @@ class _Replay:
         memory, report, only = self.memory, self.report, self.feed
         ts_ms = rec.ts_ms
         recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
-        names = [rule.spec.feed for rule in rules.feeds]
+        names, feeds = self.feeds_of(rules)
+        clean_rows, values, dispersion = rows.clean, rows.values, rows.dispersion
         steps: list[FeedStep] = []
         slow: list[str] = []
         if inside:
             report.rounds += 1
-        for i, rule in enumerate(rules.feeds):
-            name = names[i]
+        for i, (name, rule, staleness) in enumerate(feeds):
             mem = memory.get(name, _FRESH)
-            clean = rows.clean[i]
+            clean = clean_rows[i]
             if clean:
-                stamps = rows.used_ts_ms(i) if rule.breaker.max_quote_age_ms is not None else ()
-                value = rows.values[i]
-                step = plan_feed(rule, mem, value, rows.dispersion[i], None, stamps, ts_ms)
+                stamps = rows.used_ts_ms(i) if staleness else ()
+                step = plan_feed(rule, mem, values[i], dispersion[i], None, stamps, ts_ms)
             else:
                 agg = rows.aggregate(i)
                 stamps = [s.ts_ms for s in agg.used]
