@@ -255,7 +255,7 @@ def stacked_batches(
     quotes = [items[i] for i in np.flatnonzero(taken)] if not taken.all() else items
     at = pos[taken]
     try:
-        columns = {name: _floats(quotes, name) for name in _FLOAT_COLUMNS}
+        columns = _float_columns(quotes)
         received = np.fromiter(map(itemgetter("received_ts_ms"), quotes), np.int64, len(quotes))
     except KeyError:
         return None
@@ -289,6 +289,21 @@ def _view(tall: QuoteBatch, rows: slice, results: Sequence[FetchResult]) -> Quot
         tall.volume[rows],
         results,
     )
+
+
+_FLOAT_ROW = itemgetter(*_FLOAT_COLUMNS)
+
+
+def _float_columns(items: Sequence[Mapping[str, Any]]) -> dict[str, Floats]:
+    """The float fields of every item as columns (`_floats` each), read in one pass when
+    they all are numbers."""
+    width = len(_FLOAT_COLUMNS)
+    try:
+        rows = chain.from_iterable(map(_FLOAT_ROW, items))
+        block = np.fromiter(rows, np.float64, width * len(items)).reshape(-1, width)
+    except (TypeError, ValueError):  # None, or a non-finite float's name: field by field
+        return {name: _floats(items, name) for name in _FLOAT_COLUMNS}
+    return dict(zip(_FLOAT_COLUMNS, block.T, strict=True))
 
 
 def _floats(items: Sequence[Mapping[str, Any]], name: str) -> Floats:
