@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from circuit_breakers.checks import Measures
 from circuit_breakers.params import BreakerParams
@@ -80,7 +81,13 @@ def describe(
         return f"closed: clean for the {params.cooldown_ms / 1000:g}s cooldown after {facts.trip}"
     if m.move is None:
         return "within every bound"
-    return f"move {m.move:+.2%} within ±{params.max_deviation:.0%} of last published"
+    return f"move {m.move:+.2%} {_within(params.max_deviation)}"
+
+
+@cache
+def _within(max_deviation: float) -> str:
+    """The fixed end of most rounds' reason, formatted once per bound."""
+    return f"within ±{max_deviation:.0%} of last published"
 
 
 def _tripped(

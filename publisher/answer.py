@@ -19,8 +19,21 @@ def to_answer(value: float, decimals: int) -> int:
         raise ValueError(f"decimals must be >= 0, got {decimals}")
     text = repr(value)
     whole, dot, fraction = text.partition(".")
-    if dot and "e" not in fraction:  # plain notation: integer arithmetic on the digits
-        answer = _scaled(whole, fraction, decimals)
+    if dot and "e" not in fraction:
+        # Plain notation: the Decimal path's result in integers on the digits (property
+        # tests), without building a Decimal per answer.
+        digits = int(whole + fraction)  # "-0.5" reads as -5; the sign goes with the digits
+        drop = len(fraction) - decimals
+        answer: int
+        if drop <= 0:
+            answer = digits * 10**-drop
+        else:
+            unit: int = 10**drop
+            answer, rest = divmod(abs(digits), unit)
+            if 2 * rest > unit or (2 * rest == unit and answer & 1):  # ties to even
+                answer += 1
+            if digits < 0:
+                answer = -answer
     else:  # exponent notation, or not finite
         exact = Decimal(text)
         if not exact.is_finite():
@@ -29,24 +42,6 @@ def to_answer(value: float, decimals: int) -> int:
     if not INT192_MIN <= answer <= INT192_MAX:
         raise ValueError(f"{value!r} with {decimals} decimals does not fit int192")
     return answer
-
-
-def _scaled(whole: str, fraction: str, decimals: int) -> int:
-    """int(whole.fraction x 10**decimals), ties half to even: the Decimal path's result
-    (property tests), without building a Decimal per answer."""
-    negative = whole.startswith("-")
-    magnitude: int
-    digits = int(whole.lstrip("-") + fraction)
-    drop = len(fraction) - decimals
-    if drop <= 0:
-        magnitude = digits * 10**-drop
-    else:
-        magnitude, rest = divmod(digits, 10**drop)
-        twice = 2 * rest
-        half = 10**drop
-        if twice > half or (twice == half and magnitude % 2):
-            magnitude += 1
-    return -magnitude if negative else magnitude
 
 
 def from_answer(answer: int, decimals: int) -> Decimal:
