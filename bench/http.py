@@ -1,6 +1,6 @@
 """Benchmark: `GET /v1/feeds/BTC-USD` of the real node app against a bare aiohttp handler.
 
-    .venv/bin/python bench/http.py [--requests 20000] [--concurrency 64] [--repeats 2]
+    .venv/bin/python bench/http.py [--requests 50000] [--concurrency 64] [--rounds 10]
 
 The real server is `oracle-node`'s own app over a node that has completed a round against the
 simulator (its own process): real state, the rate limiter on (set high enough not to refuse),
@@ -8,9 +8,11 @@ the query check, ETag and Cache-Control. The baseline is a bare aiohttp app, in 
 process too, answering the very same bytes. The load generator (this process) holds
 `--concurrency` keep-alive HTTP/1.1 connections with one request in flight on each, on raw
 asyncio protocol callbacks (status line and Content-Length parsed, every body compared with
-the expected bytes), and sends `--requests` requests per run after a warm-up, alternating real
-and bare runs `--repeats` times and keeping each server's best run. It costs a third or less of
-a server's CPU per request, so on this 2-core machine the server's core is the bottleneck.
+the expected bytes). After a warm-up it sends `--requests` requests to each server in
+`--rounds` short runs, the servers taking turns (the order swapped every round), so load from
+elsewhere on the machine falls on both alike; each server's figures are its totals over its
+runs. It costs a third or less of a server's CPU per request, so on this 2-core machine the
+server's core is the bottleneck.
 Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", ...}` with the
 servers' and the generator's CPU microseconds per request (Linux `/proc`) and the load average.
 """
@@ -248,45 +250,93 @@ class Figures(NamedTuple):
     client_cpu_us: float  # per request, this process
 
 
-async def load(
-    url: str, server_pid: int, requests: int, concurrency: int, expected: bytes
-) -> Figures:
-    """Figures of `requests` GETs of `PATH` with `concurrency` connections, one in flight each."""
-    host, port, request = _address(url)
-    loop = asyncio.get_running_loop()
-    connections: list[_Connection] = []
-    try:
+class Target:
+    """One server under load: its keep-alive connections and the totals of its runs so far."""
+
+    def __init__(self, url: str, pid: int, expected: bytes) -> None:
+        self.host, self.port, self.request = _address(url)
+        self.pid = pid
+        self.expected = expected
+        self.connections: list[_Connection] = []
+        self.requests = 0
+        self.elapsed_s = 0.0
+        self.server_cpu_s = 0.0
+        self.client_cpu_s = 0.0
+        self.latencies: list[float] = []
+
+    async def open(self, concurrency: int) -> None:
+        loop = asyncio.get_running_loop()
         for _ in range(concurrency):
-            _, protocol = await loop.create_connection(lambda: _Connection(request), host, port)
-            connections.append(protocol)
+            _, protocol = await loop.create_connection(
+                lambda: _Connection(self.request), self.host, self.port
+            )
+            self.connections.append(protocol)
 
-        async def run(count: int) -> _Run:
-            state = _Run(count, concurrency, expected)
-            for connection in connections:
-                connection.start(state)
-            await state.done
-            return state
+    async def _send(self, count: int) -> _Run:
+        state = _Run(count, len(self.connections), self.expected)
+        for connection in self.connections:
+            connection.start(state)
+        await state.done
+        return state
 
-        await run(min(2000, requests))  # warm-up: caches filled, both sides' code paths hot
-        server_cpu, client_cpu = cpu_s(server_pid), time.process_time()
+    async def warm_up(self, count: int) -> None:
+        """Requests not counted: caches filled, both sides' code paths hot."""
+        await self._send(count)
+
+    async def run(self, count: int) -> None:
+        """`count` requests over every connection, one in flight on each, added to the totals."""
+        server_cpu, client_cpu = cpu_s(self.pid), time.process_time()
         started = time.perf_counter()
-        state = await run(requests)
-        elapsed = time.perf_counter() - started
-        server_cpu, client_cpu = cpu_s(server_pid) - server_cpu, time.process_time() - client_cpu
-    finally:
-        for connection in connections:
+        state = await self._send(count)
+        self.elapsed_s += time.perf_counter() - started
+        self.server_cpu_s += cpu_s(self.pid) - server_cpu
+        self.client_cpu_s += time.process_time() - client_cpu
+        self.requests += count
+        self.latencies += state.latencies
+
+    async def close(self) -> None:
+        for connection in self.connections:
             assert connection.transport is not None
             connection.transport.close()
-        await asyncio.gather(*(c.lost for c in connections))
-    latencies = sorted(state.latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    per_request_us = 1e6 / requests
-    return Figures(
-        requests / elapsed, p99 * 1000, server_cpu * per_request_us, client_cpu * per_request_us
-    )
+        await asyncio.gather(*(c.lost for c in self.connections))
+
+    def figures(self) -> Figures:
+        latencies = sorted(self.latencies)
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        per_request_us = 1e6 / self.requests
+        return Figures(
+            self.requests / self.elapsed_s,
+            p99 * 1000,
+            self.server_cpu_s * per_request_us,
+            self.client_cpu_s * per_request_us,
+        )
 
 
-async def main(requests: int, concurrency: int, repeats: int) -> dict[str, object]:
+async def compare(
+    real: Target, bare: Target, requests: int, concurrency: int, rounds: int
+) -> tuple[Figures, Figures]:
+    """`requests` to each server in `rounds` runs, the two servers taking turns.
+
+    Short alternating runs, the order swapped every round, give both servers the same share of
+    whatever else the machine does meanwhile: on a shared machine a load burst then costs both
+    the same, instead of landing on one server's single long run.
+    """
+    for target in (real, bare):
+        await target.open(concurrency)
+    try:
+        for target in (real, bare):
+            await target.warm_up(min(2000, requests))
+        per_round = max(1, requests // rounds)
+        for round_ in range(rounds):
+            for target in (real, bare) if round_ % 2 == 0 else (bare, real):
+                await target.run(per_round)
+    finally:
+        for target in (real, bare):
+            await target.close()
+    return real.figures(), bare.figures()
+
+
+async def main(requests: int, concurrency: int, rounds: int) -> dict[str, object]:
     with TemporaryDirectory() as folder:
         async with (
             simulator_process() as sim_url,
@@ -300,22 +350,20 @@ async def main(requests: int, concurrency: int, repeats: int) -> dict[str, objec
             async with server_process(*bare_args) as (bare_url, bare_pid):
                 if await fetch(bare_url) != (200, body):
                     raise SystemExit("the bare server does not answer the node's bytes")
-                real: list[Figures] = []
-                bare: list[Figures] = []
-                for _ in range(repeats):
-                    real.append(await load(real_url, real_pid, requests, concurrency, body))
-                    bare.append(await load(bare_url, bare_pid, requests, concurrency, body))
-    best, best_bare = max(real), max(bare)
+                real = Target(real_url, real_pid, body)
+                bare = Target(bare_url, bare_pid, body)
+                node, baseline = await compare(real, bare, requests, concurrency, rounds)
     return {
-        "rps": round(best.rps),
-        "p99_ms": round(best.p99_ms, 2),
-        "bare_rps": round(best_bare.rps),
-        "bare_p99_ms": round(best_bare.p99_ms, 2),
-        "ratio": round(best.rps / best_bare.rps, 3),
-        "server_cpu_us_per_req": round(best.server_cpu_us, 1),
-        "bare_server_cpu_us_per_req": round(best_bare.server_cpu_us, 1),
-        "client_cpu_us_per_req": round(best.client_cpu_us, 1),
-        "requests": requests,
+        "rps": round(node.rps),
+        "p99_ms": round(node.p99_ms, 2),
+        "bare_rps": round(baseline.rps),
+        "bare_p99_ms": round(baseline.p99_ms, 2),
+        "ratio": round(node.rps / baseline.rps, 3),
+        "server_cpu_us_per_req": round(node.server_cpu_us, 1),
+        "bare_server_cpu_us_per_req": round(baseline.server_cpu_us, 1),
+        "client_cpu_us_per_req": round(node.client_cpu_us, 1),
+        "requests": real.requests,
+        "rounds": rounds,
         "concurrency": concurrency,
         "body_bytes": len(body),
         "cores": os.cpu_count(),
@@ -325,9 +373,9 @@ async def main(requests: int, concurrency: int, repeats: int) -> dict[str, objec
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=50_000, help="per server")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=10, help="turns each server takes")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -337,7 +385,7 @@ def cli() -> None:
         else:
             asyncio.run(serve_bare(Path(rest[0]).read_bytes()))
         return
-    print(json.dumps(asyncio.run(main(args.requests, args.concurrency, args.repeats))))
+    print(json.dumps(asyncio.run(main(args.requests, args.concurrency, args.rounds))))
 
 
 if __name__ == "__main__":

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from node.config import HttpConfig
 from node.feed_view import FeedViews, Served, feed_json, journal_history
 from node.http_admin import add_admin_routes, load_admin_token
+from node.http_guard import AllowedQuery, Guard, GuardedRoutes, Monotonic
 from node.http_keys import (
     CLOCK_KEY,
     INTERVAL_KEY,
@@ -37,17 +36,12 @@ from node.http_observation import add_observation_route
 from node.http_stream import BROKER_KEY, EventBroker, stream
 from node.metrics import CONTENT_TYPE
 from node.openapi import allowed_query, document
-from node.rate_limit import RateLimiter, retry_after_s
+from node.rate_limit import RateLimiter
 from node.service import OracleNode
 from node.times import parse_time_ms
 
 __all__ = ["create_app", "feed_json", "is_loopback", "load_admin_token", "rate_limiter"]
 
-log = logging.getLogger("oracle.http")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Monotonic = Callable[[], float]
-AllowedQuery = dict[tuple[str, str], frozenset[str]]
 QUERY_KEY: web.AppKey[AllowedQuery] = web.AppKey("query")
 DOC_KEY = web.AppKey("openapi", bytes)
 
@@ -72,7 +66,7 @@ def create_app(
     events per client and sends a heartbeat comment after `stream_heartbeat_s` of silence.
     """
     allowed_query: AllowedQuery = {}  # filled in at startup, once every route is registered
-    app = web.Application(middlewares=[_guard(rate_limit, monotonic, allowed_query)])
+    app = web.Application()
     app[NODE_KEY] = node
     app[CLOCK_KEY] = clock
     app[INTERVAL_KEY] = round_interval_s
@@ -82,21 +76,23 @@ def create_app(
     broker = EventBroker(node, views, stream_queue, stream_heartbeat_s)
     app[BROKER_KEY] = broker
     app.on_shutdown.append(lambda _: broker.close())
+    routes = GuardedRoutes(app, Guard(rate_limit, monotonic, allowed_query))
     if venue_health is not None:
         app[VENUE_HEALTH_KEY] = venue_health
-        app.router.add_get("/v1/venues", list_venues)
+        routes.get("/v1/venues", list_venues)
     reads = _FeedReads(node, views, clock, round_interval_s)
     # The hot read first: the router tries the resources of `/v1/feeds` in registration order.
-    app.router.add_get("/v1/feeds/{pair}", reads.one)
-    app.router.add_get("/v1/feeds", reads.all)
-    app.router.add_get("/v1/feeds/{pair}/history", feed_history)
-    add_observation_route(app, node)
-    app.router.add_get("/v1/stream", stream)
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/openapi.json", openapi)
+    routes.get("/v1/feeds/{pair}", reads.one)
+    routes.get("/v1/feeds", reads.all)
+    routes.get("/v1/feeds/{pair}/history", feed_history)
+    routes.adopt(lambda scratch: add_observation_route(scratch, node))
+    routes.get("/v1/stream", stream)
+    routes.get("/health", health)
+    routes.get("/metrics", metrics)
+    routes.get("/openapi.json", openapi)
     if admin_token is not None:
-        add_admin_routes(app, admin_token)
+        routes.adopt(lambda scratch: add_admin_routes(scratch, admin_token))
+    routes.fallback()
     app.on_startup.append(_freeze_document)
     return app
 
@@ -245,56 +241,3 @@ async def list_venues(request: web.Request) -> web.Response:
     """Every venue's health: success rate, latency, last error, last good quote, stream."""
     health = request.app[VENUE_HEALTH_KEY]()
     return web.json_response({"venues": [health[name].as_json() for name in sorted(health)]})
-
-
-def _check_query(request: web.Request, allowed_query: AllowedQuery) -> None:
-    """400 for a query parameter the document does not list for this route."""
-    route = request.match_info.route
-    resource = route.resource
-    if resource is None:
-        return
-    method = "GET" if route.method == "HEAD" else route.method
-    allowed = allowed_query.get((resource.canonical, method), frozenset())
-    for name in request.query:
-        if name not in allowed:
-            listed = ", ".join(sorted(allowed)) or "none"
-            raise ApiError(400, f"unknown query parameter {name!r}; this call takes: {listed}")
-
-
-def _too_many(limiter: RateLimiter, wait_s: float) -> ApiError:
-    seconds = retry_after_s(wait_s)
-    return ApiError(
-        429,
-        f"rate limit: {limiter.rate_per_s:g} requests/s per client; retry in {seconds} s",
-        {"Retry-After": str(seconds)},
-    )
-
-
-def _guard(
-    limiter: RateLimiter | None, monotonic: Monotonic, allowed_query: AllowedQuery
-) -> Middleware:
-    """The app's one middleware: rate limit and query check, then the handler; every error
-    out of them becomes JSON. What it needs is bound here, not looked up per request."""
-
-    @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            if limiter is not None:
-                wait_s = limiter.acquire(request.remote or "", monotonic())
-                if wait_s > 0:
-                    raise _too_many(limiter, wait_s)
-            if request.query_string:
-                _check_query(request, allowed_query)
-            return await handler(request)
-        except ApiError as exc:
-            return web.json_response({"error": exc.message}, status=exc.status, headers=exc.headers)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
-            return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
-        except Exception:
-            log.exception("unhandled error serving %s", request.path)
-            return web.json_response({"error": "internal error; see the node's log"}, status=500)
-
-    return guard

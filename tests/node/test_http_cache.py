@@ -68,3 +68,30 @@ async def test_max_age_is_the_time_left_until_the_next_round(tmp_path: Path) -> 
     assert never == "max-age=0"
     assert soon == "max-age=7"
     assert late == "max-age=0"
+
+
+async def test_a_read_after_a_round_serves_the_new_body_not_the_cached_one(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        await api.round()
+        before = await api.client.get("/v1/feeds/BTC-USD")
+        api.quotes.price = 60_600.0
+        await api.round()
+        after = await api.client.get("/v1/feeds/BTC-USD")
+        old, new = await before.json(), await after.json()
+        length = len(await after.read())
+    assert new["round_id"] == old["round_id"] + 1
+    assert new["value"] != old["value"]
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.headers["Content-Length"] == str(length)
+
+
+async def test_an_unchanged_feed_keeps_its_etag_while_max_age_counts_down(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        await api.round(1)
+        first = await api.client.get("/v1/feeds/BTC-USD")
+        api.clock.advance(4)
+        second = await api.client.get("/v1/feeds/BTC-USD")
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert first.headers["Cache-Control"] == "max-age=9"
+    assert second.headers["Cache-Control"] == "max-age=5"
+    assert second.headers["Content-Type"] == "application/json"

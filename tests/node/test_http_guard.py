@@ -1,0 +1,67 @@
+"""Specification of the guard every HTTP call goes through, matched routes or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from node.http_guard import Guard, GuardedRoutes
+from node.rate_limit import RateLimiter
+from tests.node.http_support import AUTH, running_api, ticking
+
+
+async def test_a_method_the_path_does_not_take_gets_a_json_405_with_allow(
+    tmp_path: Path,
+) -> None:
+    async with running_api(tmp_path) as api:
+        response = await api.client.post("/v1/feeds/BTC-USD")
+        body = await response.json()
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    assert body == {"error": "Method Not Allowed"}
+
+
+async def test_an_unknown_path_is_a_json_404_whatever_its_query(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        response = await api.client.get("/v2/feeds", params={"x": "1"})
+        body = await response.json()
+    assert response.status == 404
+    assert body == {"error": "Not Found"}
+
+
+async def test_requests_no_route_matches_are_charged_to_the_rate_limit(tmp_path: Path) -> None:
+    monotonic, _ = ticking()
+    limiter = RateLimiter(rate_per_s=0.5, burst=2)
+    async with running_api(tmp_path, rate_limit=limiter, monotonic=monotonic) as api:
+        statuses = [(await api.client.get("/nothing")).status for _ in range(2)]
+        refused = await api.client.get("/v1/feeds")
+    assert statuses == [404, 404]
+    assert refused.status == 429
+
+
+async def test_routes_other_modules_register_are_guarded_too(tmp_path: Path) -> None:
+    monotonic, _ = ticking()
+    limiter = RateLimiter(rate_per_s=0.5, burst=2)
+    async with running_api(tmp_path, rate_limit=limiter, monotonic=monotonic) as api:
+        unknown = await api.client.get("/v1/feeds/BTC-USD/observation", params={"x": "1"})
+        paused = await api.client.post("/v1/admin/feeds/BTC-USD/pause", headers=AUTH)
+        refused = await api.client.post("/v1/admin/feeds/BTC-USD/resume", headers=AUTH)
+        body = await unknown.json()
+    assert unknown.status == 400
+    assert "unknown query parameter 'x'" in body["error"]
+    assert paused.status == 202
+    assert refused.status == 429
+
+
+def test_adopting_a_registrar_that_adds_signals_is_refused() -> None:
+    async def on_startup(_: web.Application) -> None:
+        pass
+
+    def register(app: web.Application) -> None:
+        app.on_startup.append(on_startup)
+
+    routes = GuardedRoutes(web.Application(), Guard(None, lambda: 0.0, {}))
+    with pytest.raises(RuntimeError, match="signals"):
+        routes.adopt(register)
