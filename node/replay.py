@@ -88,18 +88,24 @@ def replay_records(
     from_ms: int | None = None,
     to_ms: int | None = None,
     on_round: RoundHook | None = None,
+    reference: bool = False,
 ) -> ReplayReport:
     """Replay every round; compare (exact) or tally differences (what-if) inside the window.
 
     The whole journal is replayed so that memory at the window's start is what the live node
     had; only rounds inside [from_ms, to_ms] and of `feed` are compared and counted, and
     passed to `on_round` (for reports and progress) with their re-planned feeds.
+
+    `reference` takes every feed of an exact replay through the object path (`plan_feeds`
+    on `Aggregate`s, each plan shaped as JSON and compared in full): the same report, the
+    reference the fast path is tested and benchmarked against.
     """
     everything = list(records)
     aggregates = RoundAggregates(
         everything, lambda rec: rules_for(rec.body["config_hash"]), result_from_json
     )
     replay = _Replay(rules_for, what_if, feed, on_round, aggregates)
+    replay.fast = not what_if and not reference
     for rec in everything:
         inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
         if rec.kind == "session":
@@ -143,6 +149,7 @@ class _Replay:
         self.memory: dict[str, FeedMemory] = {}
         self.report = ReplayReport(what_if=what_if)
         self._feeds: dict[int, tuple[RoundRules, list[str], list[tuple[str, FeedRule, bool]]]] = {}
+        self.fast = not what_if
 
     def landed(self, rec: JournalRecord, inside: bool) -> None:
         assert rec.feed is not None
@@ -156,7 +163,7 @@ class _Replay:
             tally.gas_used += int(rec.body.get("gas_used", 0))
 
     def round(self, rec: JournalRecord, inside: bool) -> None:
-        if not self.what_if:
+        if self.fast:
             self.exact_round(rec, inside)
             return
         rules = self.rules_for(rec.body["config_hash"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import math
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator import FeedSpec, evaluation_order
 from aggregator.layout import RoundLayout
@@ -183,3 +185,44 @@ async def test_a_tampered_round_is_reported_by_round_id_and_field(
     assert [(m.round_id, m.feed, m.field) for m in mismatches] == [
         (round_record.round_id, "BTC/USD", field)
     ]
+
+
+JUMPY = [60_000.0, 60_100.0, 60_500.0, 75_000.0, 75_100.0, 75_200.0, 75_300.0, 120_000.0, 75_400.0]
+
+
+@pytest.fixture(scope="module")
+def jumpy_records(tmp_path_factory: pytest.TempPathFactory) -> list[JournalRecord]:
+    return asyncio.run(journal(tmp_path_factory.mktemp("jumpy") / "j.db", JUMPY))
+
+
+def feed_leaves(records: list[JournalRecord]) -> list[tuple[int, tuple[Any, ...]]]:
+    return [
+        (n, ("feeds", *path))
+        for n, rec in enumerate(records)
+        if rec.kind == "round"
+        for path in leaves(rec.body["feeds"])
+        if "observation" not in path  # not compared: the signature of the round
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_the_fast_path_reports_what_the_object_path_reports(
+    jumpy_records: list[JournalRecord], data: st.DataObject
+) -> None:
+    records = copy.deepcopy(jumpy_records)
+    candidates = feed_leaves(records)
+    tampered = data.draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))
+    for n, path in tampered:
+        *parents, last = path
+        holder: Any = records[n].body
+        for key in parents:
+            holder = holder[key]
+        holder[last] = changed(holder[last])
+
+    fast = replay_records(records, lambda _: one_feed_rules())
+    reference = replay_records(records, lambda _: one_feed_rules(), reference=True)
+
+    assert fast.mismatches == reference.mismatches
+    assert bool(fast.mismatches) == bool(tampered)
+    assert fast.as_json() == reference.as_json()
