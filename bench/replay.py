@@ -5,10 +5,14 @@
 The journal is written by the node's own round service (`OracleNode.run_round`) fed by a
 seeded random walk and a chain stand-in that signs for real (secp256k1, EIP-712) and lands
 every publication. Prints one JSON line:
-{"feed_rounds", "rounds_per_s", "verified_rounds_per_s", "signatures", "journal_write_rounds_per_s"}
+{"feed_rounds", "rounds_per_s", "reference_rounds_per_s", "verified_rounds_per_s", "signatures",
+"journal_write_rounds_per_s"}
 `rounds_per_s`: feed-rounds re-planned and compared per second by exact replay
 (`replay_records`: decoding the journaled quotes, aggregation, breakers, publish decisions
-and the comparison of every recorded value); `verified_rounds_per_s`: feed-rounds per second
+and the comparison of every recorded value); `reference_rounds_per_s`, the baseline of the
+same run: the same replay through the object path (`reference=True`: an `Aggregate` and a
+`FeedPlan` per feed, shaped as JSON and compared in full), whose report the fast one must
+equal; `verified_rounds_per_s`: feed-rounds per second
 through `verify_records` (hash chain, every signature recovered, outcomes matched). Both
 time the work on records already read from SQLite (`Journal.records`, outside the timing), in
 CPU seconds of this process (single-threaded work; other processes' load does not count).
@@ -157,9 +161,13 @@ async def main() -> None:
         await journal.close()
     the_rules = rules(args.feeds, args.sources)
     start = time.process_time()
+    reference = replay_records(records, lambda _: the_rules, reference=True)
+    reference_s = time.process_time() - start
+    start = time.process_time()
     report = replay_records(records, lambda _: the_rules)
     replay_s = time.process_time() - start
     assert not report.mismatches, report.mismatches[:3]
+    assert report.as_json() == reference.as_json()
     start = time.process_time()
     findings = verify_records(records)
     verify_s = time.process_time() - start
@@ -170,6 +178,7 @@ async def main() -> None:
             {
                 "feed_rounds": report.feed_rounds,
                 "rounds_per_s": round(report.feed_rounds / replay_s),
+                "reference_rounds_per_s": round(reference.feed_rounds / reference_s),
                 "verified_rounds_per_s": round(report.feed_rounds / verify_s),
                 "signatures": signatures,
                 "journal_write_rounds_per_s": round(write_rate * args.feeds),
