@@ -189,6 +189,41 @@ class PauseAccepted(_Body):
     applies: str
 
 
+class SignedValue(_Body):
+    """One observation in a co-signing request, as peers serve it."""
+
+    value: str = Field(description="integer string, as signed")
+    timestamp: int = Field(description="unix seconds, as signed")
+    signer: str
+    signature: str = Field(description="0x + 65 bytes r||s||v (EIP-712)")
+
+
+class CosignRequest(_Body):
+    observations: list[SignedValue] = Field(description="the report's observations, 1 to 255")
+
+
+class CosignCommitted(_Body):
+    session: str = Field(description="the session to sign under (one use)")
+    nonce: str = Field(description="this member's two public nonces: 0x + 128 bytes")
+
+
+class CosignNonce(_Body):
+    nonce: str = Field(description="every named member's public nonces summed: 0x + 128 bytes")
+
+
+class CosignShare(_Body):
+    share: str = Field(description="this member's partial signature: 0x + 32 bytes")
+
+
+class CosignRefused(_Body):
+    error: str
+    reason: Literal[
+        "unknown_feed", "not_serving", "malformed", "below_quorum", "unknown_signer",
+        "duplicate_signer", "bad_signature", "without_self", "stale", "future", "unknown_session",
+    ]  # fmt: skip
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Error, Feed, FeedList, Health, VenueList, History, Observation, ResetAccepted, PauseAccepted,
+    CosignRequest, CosignCommitted, CosignNonce, CosignShare, CosignRefused,
 )  # fmt: skip

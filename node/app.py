@@ -21,6 +21,7 @@ from feeds.fetcher import Fetcher
 from feeds.venue import VenueSpec
 from node.chain import ContractChain
 from node.config import NodeConfig
+from node.cosign import CoSigner, Freshness
 from node.http_api import create_app, is_loopback, load_admin_token, rate_limiter
 from node.metrics import NodeMetrics
 from node.peers import Peer, PeerClient
@@ -138,6 +139,10 @@ async def running_node(
             metrics=metrics,
             quorum=quorum,
         )
+        cosigner = None
+        if quorum is not None and chain is not None:
+            cosigner = _cosigner(config, chain, node)
+            quorum.cosigner = cosigner
         await node.start()
         await warm_up(fetcher, venue_markets(config))
         admin_token = load_admin_token(config.http.admin_token_file)
@@ -188,6 +193,20 @@ async def running_node(
         if chain is not None:
             await chain.close()
         await journal.close()
+
+
+def _cosigner(config: NodeConfig, chain: ContractChain, node: OracleNode) -> CoSigner | None:
+    """This node's co-signer of its aggregate feeds' reports (None without any)."""
+    feeds = {f.id: chain.aggregate_feed(f.id) for f in config.feeds if f.contract is not None}
+    aggregate = {feed: members for feed, members in feeds.items() if members is not None}
+    if not aggregate or chain.schnorr is None:
+        return None
+    return CoSigner(
+        chain.schnorr,
+        aggregate,
+        serving=lambda feed: node.observations.get(feed) is not None,
+        freshness=Freshness(config.relay.max_age_s, config.relay.max_future_s),
+    )
 
 
 def _now() -> datetime:

@@ -3,6 +3,11 @@
 Transactions go through one `TransactionManager` (nonces, fee bumps, confirmations, reorgs)
 over an `RpcPool` (several endpoints, failover). Observations are signed by the node's key, or
 by a remote signer over JSON-RPC when `chain.remote_signer_url` is set.
+
+Each feed's contract says its report format (`REPORT_FORMAT()`): an OracleFeed (ECDSA) or an
+OracleFeedAggregate (one Schnorr multi-signature, made with the node's own key: a remote signer
+cannot make one). Alone, the node signs an aggregate feed's report by itself; in a quorum the
+relay has its members co-sign it (`node.cosign_relay`) and sends it with `submit_report`.
 """
 
 from __future__ import annotations
@@ -13,15 +18,22 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from node.config import ChainConfig
+from node.config import ChainConfig, ConfigError
+from node.cosign import AggregateFeed, body_of
 from node.status import Receipt
+from publisher.aggregate_report import (
+    AGGREGATE_REPORT_FORMAT,
+    encode_aggregate_report,
+    report_digest,
+)
 from publisher.eip712 import Domain, SignedObservation
-from publisher.errors import TransactionRevertedError
-from publisher.feed_contract import FeedContract
+from publisher.errors import InvalidReportError, TransactionRevertedError
+from publisher.feed_contract import FeedContract, TxOutcome
 from publisher.keys import LocalSigner, Signer, load_account
 from publisher.policy import LastPublished
 from publisher.remote_signer import RemoteSigner
 from publisher.rpc import RpcPool
+from publisher.schnorr import SchnorrSigner
 from publisher.tx_types import GWEI, TxSettings
 from publisher.txmanager import TransactionManager
 
@@ -49,11 +61,15 @@ class ContractChain:
         manager: TransactionManager,
         signer: Signer,
         contracts: Mapping[str, FeedContract],
+        schnorr: SchnorrSigner | None = None,
     ) -> None:
         self._rpc = rpc
         self._manager = manager
         self._signer = signer
         self._contracts = dict(contracts)
+        self.schnorr = schnorr
+        """The node's Schnorr side (None with a remote signer)."""
+        self._aggregate: dict[str, AggregateFeed] = {}
 
     @classmethod
     async def connect(cls, config: ChainConfig, addresses: Mapping[str, str]) -> ContractChain:
@@ -71,15 +87,56 @@ class ContractChain:
             rpc, account, chain_id, tx_settings(config), on_event=_log_event
         )
         signer: Signer = LocalSigner(account)
+        schnorr: SchnorrSigner | None = SchnorrSigner(bytes(account.key))
         if config.remote_signer_url is not None and config.remote_signer_address is not None:
             signer = RemoteSigner(config.remote_signer_url, config.remote_signer_address)
-        contracts = {
-            feed: FeedContract(
-                rpc.primary, address, chain_id, receipt_timeout_s=config.receipt_timeout_s, rpc=rpc
-            )
-            for feed, address in addresses.items()
-        }
-        return cls(rpc, manager, signer, contracts)
+            schnorr = None
+        contracts = {}
+        try:
+            for feed, address in addresses.items():
+                contract = FeedContract(
+                    rpc.primary,
+                    address,
+                    chain_id,
+                    receipt_timeout_s=config.receipt_timeout_s,
+                    rpc=rpc,
+                )
+                if await contract.report_format() == AGGREGATE_REPORT_FORMAT:
+                    if schnorr is None:
+                        raise ConfigError(
+                            f"feed {feed}: contract {address} is an OracleFeedAggregate, which "
+                            "takes Schnorr multi-signatures a remote signer cannot make; sign "
+                            "with the keystore (drop chain.remote_signer_url) or use an "
+                            "OracleFeed"
+                        )
+                    contract = FeedContract(
+                        rpc.primary,
+                        address,
+                        chain_id,
+                        receipt_timeout_s=config.receipt_timeout_s,
+                        rpc=rpc,
+                        contract="OracleFeedAggregate",
+                    )
+                contracts[feed] = contract
+        except BaseException:
+            await rpc.close()
+            raise
+        chain = cls(rpc, manager, signer, contracts, schnorr)
+        for feed, contract in contracts.items():
+            if contract.contract_name == "OracleFeedAggregate":
+                chain._aggregate[feed] = await chain._read_aggregate(contract)
+        return chain
+
+    async def _read_aggregate(self, contract: FeedContract) -> AggregateFeed:
+        keys = await contract.signer_keys()
+        return AggregateFeed(
+            tuple(k.address for k in keys), tuple(keys), await contract.quorum(), contract.domain()
+        )
+
+    def aggregate_feed(self, feed: str) -> AggregateFeed | None:
+        """An aggregate feed's members, keys, quorum and domain (read at start); None for an
+        ECDSA feed."""
+        return self._aggregate.get(feed)
 
     async def close(self) -> None:
         if isinstance(self._signer, RemoteSigner):
@@ -149,14 +206,37 @@ class ContractChain:
         default the id is derived from the signatures, which identifies it just as well."""
         contract = self._contracts[feed]
         intent = None if intent_id is None else f"{feed}:{intent_id}"
-        outcome = await contract.submit(observations, self._manager, intent=intent)
-        return Receipt(
-            tx_hash=outcome.tx_hash,
-            block_number=outcome.block_number,
-            onchain_round_id=outcome.round_id or 0,
-            gas_used=outcome.gas_used,
-            effective_gas_price=outcome.effective_gas_price,
-        )
+        members = self._aggregate.get(feed)
+        if members is None:
+            return _receipt(await contract.submit(observations, self._manager, intent=intent))
+        # An aggregate feed alone: this node's observations, under its own signature.
+        if self.schnorr is None or {o.signer for o in observations} != {self.schnorr.address}:
+            raise InvalidReportError(
+                f"feed {feed} takes co-signed reports: only this node's own observations can "
+                "be signed alone"
+            )
+        body = body_of(observations[:1], members)
+        s, r_address = self.schnorr.sign_alone(report_digest(members.domain, body))
+        report = encode_aggregate_report(body, s, r_address, members.keys)
+        return _receipt(await contract.submit_report(report, self._manager, intent=intent))
+
+    async def submit_report(
+        self, feed: str, report: bytes, intent_id: str | None = None
+    ) -> Receipt:
+        """Publish a report already signed (an aggregate feed's co-signed report) once."""
+        intent = None if intent_id is None else f"{feed}:{intent_id}"
+        outcome = await self._contracts[feed].submit_report(report, self._manager, intent=intent)
+        return _receipt(outcome)
+
+
+def _receipt(outcome: TxOutcome) -> Receipt:
+    return Receipt(
+        tx_hash=outcome.tx_hash,
+        block_number=outcome.block_number,
+        onchain_round_id=outcome.round_id or 0,
+        gas_used=outcome.gas_used,
+        effective_gas_price=outcome.effective_gas_price,
+    )
 
 
 def _log_event(kind: str, detail: dict[str, Any]) -> None:

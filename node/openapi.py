@@ -94,7 +94,29 @@ def _admin(summary: str, accepted: str) -> dict[str, Any]:
     }
 
 
-def paths(admin: bool, venues: bool, metrics: bool, observation: bool) -> dict[str, Any]:
+def _cosign(summary: str, request: str, answer: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [_PAIR],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(request)}},
+            },
+            "responses": {
+                "200": _json(answer, "accepted"),
+                "400": _json("Error", "malformed feed name or body"),
+                "404": _json("Error", "not an aggregate feed of this node, or no such session"),
+                "409": _json("CosignRefused", "refused: the reason says which check failed"),
+                "429": _TOO_MANY,
+            },
+        }
+    }
+
+
+def paths(
+    admin: bool, venues: bool, metrics: bool, observation: bool, cosign: bool = False
+) -> dict[str, Any]:
     """The document's paths for an app with (or without) its optional routes."""
     bad_pair = _json("Error", "malformed feed name")
     no_feed = _json("Error", "no such feed")
@@ -168,6 +190,22 @@ def paths(admin: bool, venues: bool, metrics: bool, observation: bool) -> dict[s
                 "404": _json("Error", "no such feed, or no fresh signed observation"),
             },
         )
+    if cosign:
+        out["/v1/feeds/{pair}/cosign"] = _cosign(
+            "co-sign an aggregate feed's report, step 1: check it, answer public nonces",
+            "CosignRequest",
+            "CosignCommitted",
+        )
+        session = _cosign(
+            "step 2: this member's share under the summed nonces (once per session)",
+            "CosignNonce",
+            "CosignShare",
+        )
+        session["post"]["parameters"] = [
+            _PAIR,
+            {"name": "session", "in": "path", "required": True, "schema": {"type": "string"}},
+        ]
+        out["/v1/feeds/{pair}/cosign/{session}"] = session
     if metrics:
         out["/metrics"] = _get(
             "Prometheus metrics",
@@ -183,7 +221,7 @@ def paths(admin: bool, venues: bool, metrics: bool, observation: bool) -> dict[s
 
 
 def document(
-    *, admin: bool, venues: bool, metrics: bool, observation: bool = False
+    *, admin: bool, venues: bool, metrics: bool, observation: bool = False, cosign: bool = False
 ) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document for an app with these optional parts."""
     schemas: dict[str, Any] = {}
@@ -198,7 +236,7 @@ def document(
             "version": "1",
             "description": 'A price oracle node\'s local API. Errors are JSON {"error": ...}.',
         },
-        "paths": paths(admin, venues, metrics, observation),
+        "paths": paths(admin, venues, metrics, observation, cosign),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

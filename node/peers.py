@@ -146,7 +146,7 @@ def _parse(body: object) -> tuple[str, int, str, SignedObservation] | str:
         return "timestamp and chain_id must be non-negative integers"
     if not is_address(signer) or not is_address(contract):
         return "signer and contract must be addresses"
-    if not _INTEGER.fullmatch(answer):
+    if not INTEGER.fullmatch(answer):
         return "answer is not an integer string"
     if not INT192_MIN <= int(answer) <= INT192_MAX:
         return "answer does not fit the contract's int192"
@@ -160,7 +160,7 @@ def _parse(body: object) -> tuple[str, int, str, SignedObservation] | str:
     return feed, chain_id, to_checksum_address(contract), obs
 
 
-_INTEGER = re.compile(r"-?[0-9]{1,58}")
+INTEGER = re.compile(r"-?[0-9]{1,58}")
 """Decimal ASCII digits only (`str.isdigit` also takes other scripts' digits); int192 has 58."""
 _FIELDS = ("feed", "answer", "timestamp", "signer", "signature", "chain_id", "contract")
 
@@ -229,7 +229,16 @@ class PeerClient:
             log.exception("peer %s: unexpected failure checking an answer", peer.url)
             return Rejection(peer.url, "malformed", f"{type(exc).__name__}: {exc}")
 
+    async def post(self, peer: Peer, path: str, body: object) -> Any:
+        """POST `body` as JSON to `peer` at `path` (under its URL); the JSON answer, or a
+        `Rejection` (same bounds and reasons as an observation fetch)."""
+        return await self._request(peer, f"{peer.url}{path}", body)
+
     async def _fetch(self, peer: Peer, feed: str) -> Any:
+        url = f"{peer.url}/v1/feeds/{feed.replace('/', '-')}/observation"
+        return await self._request(peer, url, None)
+
+    async def _request(self, peer: Peer, url: str, body: object) -> Any:
         if self._session is None:
             # No compression: the body bound counts the bytes that arrive, and nothing inflates.
             self._session = aiohttp.ClientSession(
@@ -237,10 +246,14 @@ class PeerClient:
                 auto_decompress=False,
                 headers={"Accept-Encoding": "identity"},
             )
-        url = f"{peer.url}/v1/feeds/{feed.replace('/', '-')}/observation"
         started = time.perf_counter()
         try:
-            async with self._session.get(url, allow_redirects=False) as resp:
+            request = (
+                self._session.get(url, allow_redirects=False)
+                if body is None
+                else self._session.post(url, json=body, allow_redirects=False)
+            )
+            async with request as resp:
                 raw = await _read_bounded(resp.content, MAX_BODY_BYTES + 1)
                 status = resp.status
         except TimeoutError:
@@ -251,7 +264,8 @@ class PeerClient:
             if self._on_latency is not None:
                 self._on_latency(peer.url, time.perf_counter() - started)
         if status != 200:
-            return Rejection(peer.url, "http_status", f"HTTP {status}")
+            said = raw[:200].decode("utf-8", "replace")  # the peer's error, for the log
+            return Rejection(peer.url, "http_status", f"HTTP {status}: {said}")
         if len(raw) > MAX_BODY_BYTES:
             return Rejection(peer.url, "too_large", f"body over {MAX_BODY_BYTES} bytes")
         try:

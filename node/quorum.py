@@ -7,6 +7,10 @@ for an update, journals a `report` record (every observation, who it came from, 
 rejected and why, the signer set and quorum it was checked against) before the transaction,
 then the transaction's `outcome` after it, as the single-node path does.
 
+For an aggregate feed (OracleFeedAggregate) the relay then has the members it named co-sign
+the report (`node.cosign_relay`); a member that fails is left out and the report planned again
+without it, once, if the quorum still holds. The report record says `"scheme": "schnorr"`.
+
 No duplicate submission for one round: the relay re-reads the chain right before the send and
 stands down when the newest observation on chain moved since it gathered (another relay landed
 it); the journal's round id is the transaction manager's intent id, so a retry of one round
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from audit.journal import Journal, JournalRecord
+from node.cosign import AggregateFeed, CoSigner
+from node.cosign_relay import CosignFailure, cosign
 from node.peers import ObservationCheck, PeerClient, Rejection
 from node.records import observation_json
 from node.relay import NoReport, Report, overdue, plan_report, relay_of, signer_order, slot_of
@@ -51,6 +57,12 @@ class QuorumChain(Protocol):
 
     async def submit(
         self, feed: str, observations: Sequence[SignedObservation], intent_id: str | None = None
+    ) -> Receipt: ...
+
+    def aggregate_feed(self, feed: str) -> AggregateFeed | None: ...
+
+    async def submit_report(
+        self, feed: str, report: bytes, intent_id: str | None = None
     ) -> Receipt: ...
 
 
@@ -103,6 +115,8 @@ class QuorumRelay:
         self._sent_slot: dict[str, int] = {}
         self._due_since: dict[str, int] = {}
         self.missed_slots = 0
+        self.cosigner: CoSigner | None = None
+        """This node's co-signer: needed to relay aggregate feeds."""
 
     async def start(self, feeds: Sequence[str]) -> dict[str, Any]:
         """Read each feed's signer set and quorum; what the session record says about them."""
@@ -173,8 +187,56 @@ class QuorumRelay:
             log.info("feed %s slot %d: another relay landed an update; standing down", feed, slot)
             return None
         self._sent_slot[feed] = slot
-        await self._journal_report(round_id, feed, slot, plan, own, rejected)
-        return await self._send(round_id, feed, plan)
+        report: bytes | None = None
+        aggregate = self._chain.aggregate_feed(feed)
+        if aggregate is not None:
+            signed = await self._cosign(feed, slot, aggregate, plan, policy, last, newest, now_s)
+            if signed is None:
+                return None
+            plan, report = signed
+        await self._journal_report(round_id, feed, slot, plan, own, rejected, report is not None)
+        return await self._send(round_id, feed, plan, report)
+
+    async def _cosign(
+        self,
+        feed: str,
+        slot: int,
+        members: AggregateFeed,
+        plan: Report,
+        policy: PublishPolicy,
+        last: LastPublished | None,
+        newest: int,
+        now_s: int,
+    ) -> tuple[Report, bytes] | None:
+        """`plan` co-signed by the members it names, or, when one of them fails, the plan
+        again without it (once); None when no signature came of it."""
+        if self.cosigner is None:
+            log.error("feed %s is an aggregate feed but this node has no co-signer", feed)
+            return None
+        peers = {p.signer: p for p in self._peers.peers}
+        for attempt in (1, 2):
+            result = await cosign(
+                feed, plan.observations, members, self.cosigner, peers, self._peers
+            )
+            if not isinstance(result, CosignFailure):
+                return plan, result
+            log.warning(
+                "feed %s slot %d: co-signing attempt %d failed: %s. Nothing to do unless it "
+                "repeats; then check the nodes named.",
+                feed,
+                slot,
+                attempt,
+                result.detail,
+            )
+            if not result.failed or self.cosigner.address in result.failed:
+                return None
+            remaining = [o for o in plan.observations if o.signer not in result.failed]
+            replanned = plan_report(remaining, members.quorum, policy, last, newest, now_s)
+            if isinstance(replanned, NoReport):
+                log.info("feed %s slot %d: relay sends nothing: %s", feed, slot, replanned.reason)
+                return None
+            plan = replanned
+        return None
 
     def _watch(
         self,
@@ -211,6 +273,7 @@ class QuorumRelay:
         report: Report,
         own: SignedObservation,
         rejected: Sequence[Rejection],
+        cosigned: bool = False,
     ) -> None:
         by_signer = {p.signer: p.url for p in self._peers.peers}
         domain = self._chain.domain(feed)
@@ -238,12 +301,21 @@ class QuorumRelay:
                 {"peer": r.peer, "reason": r.reason, "detail": r.detail} for r in rejected
             ],
         }
+        if cosigned:
+            body["scheme"] = "schnorr"
         await self._journal.append("report", round_id, self._clock(), body, feed=feed)
 
-    async def _send(self, round_id: int, feed: str, report: Report) -> Landed | PublishError:
+    async def _send(
+        self, round_id: int, feed: str, report: Report, signed: bytes | None = None
+    ) -> Landed | PublishError:
         started = time.monotonic()
         try:
-            receipt = await self._chain.submit(feed, report.observations, intent_id=str(round_id))
+            if signed is None:
+                receipt = await self._chain.submit(
+                    feed, report.observations, intent_id=str(round_id)
+                )
+            else:
+                receipt = await self._chain.submit_report(feed, signed, intent_id=str(round_id))
         except PublishError as exc:
             await self._journal.append(
                 "outcome",

@@ -309,6 +309,10 @@ class FeedContract:
     async def quorum(self) -> int:
         return cast(int, await self._call("quorum"))
 
+    async def report_format(self) -> int:
+        """0x00: an OracleFeed (ECDSA); 0x01: an OracleFeedAggregate (Schnorr)."""
+        return cast(int, await self._call("REPORT_FORMAT"))
+
     async def emits_new_round(self) -> bool:
         """Whether updates emit Chainlink's NewRound besides AnswerUpdated (set at deploy)."""
         return cast(bool, await self._call("emitsNewRound"))

@@ -312,3 +312,40 @@ def multi_sign(secrets_: Sequence[int], digest: bytes) -> tuple[int, str]:
         if not partial_verify(key, public_nonce, signing, share):
             raise SchnorrError(f"share of {key.address} does not verify")
     return combine(shares), signing.r_address
+
+
+class SchnorrSigner:
+    """A member's Schnorr side, holding its secret: its key, and shares for sessions.
+    repr and str show the address only; it cannot be pickled."""
+
+    __slots__ = ("_secret", "key")
+
+    def __init__(self, private_key: bytes) -> None:
+        secret = int.from_bytes(private_key, "big")
+        if not 0 < secret < N:
+            raise SchnorrError("not a secp256k1 private key")
+        self._secret = secret
+        self.key = public_key(secret)
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    def share(self, nonce: SecretNonce, signing: Session) -> int:
+        """This member's partial signature in `signing`; consumes `nonce`."""
+        return partial_sign(self._secret, nonce, signing)
+
+    def sign_alone(self, digest: bytes) -> tuple[int, str]:
+        """(s, R's address) as the only signer."""
+        return multi_sign([self._secret], digest)
+
+    def possession_proof(self) -> tuple[bytes, bytes]:
+        return prove_possession(self._secret)
+
+    def __repr__(self) -> str:
+        return f"SchnorrSigner(address={self.address})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("SchnorrSigner cannot be pickled: it holds a private key")

@@ -82,6 +82,14 @@ class QuorumFakeChain:
     async def sign(self, feed: str, answer: int, timestamp_s: int) -> SignedObservation:
         return await self.signer.sign_observation(DOMAIN, answer, timestamp_s)
 
+    def aggregate_feed(self, feed: str) -> None:
+        return None  # an ECDSA feed: reports go through `submit`
+
+    async def submit_report(
+        self, feed: str, report: bytes, intent_id: str | None = None
+    ) -> Receipt:
+        raise AssertionError("an ECDSA feed takes observations, not a signed report")
+
     async def submit(
         self, feed: str, observations: Sequence[SignedObservation], intent_id: str | None = None
     ) -> Receipt:
