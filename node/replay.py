@@ -43,6 +43,7 @@ from node.replay_exact import LazyPlans, same_plan
 from node.replay_report import FeedTally as FeedTally  # re-exported: the report types
 from node.replay_report import Mismatch as Mismatch
 from node.replay_report import ReplayReport as ReplayReport
+from node.replay_rows import RoundRows
 from publisher.policy import LastPublished
 
 LANDED = frozenset({"confirmed", "reconciled_landed"})
@@ -155,9 +156,8 @@ class _Replay:
         assert rec.feed is not None
         if not self.what_if:
             published = LastPublished(int(rec.body["answer"]), int(rec.body["timestamp"]))
-            self.memory[rec.feed] = replace(
-                self.memory.get(rec.feed, FeedMemory()), published=published
-            )
+            mem = self.memory.get(rec.feed, _FRESH)
+            self.memory[rec.feed] = FeedMemory(mem.breaker, published, mem.paused)
         if inside and (self.feed is None or rec.feed == self.feed):
             tally = self.report.feeds.setdefault(rec.feed, FeedTally())
             tally.gas_used += int(rec.body.get("gas_used", 0))
@@ -201,19 +201,31 @@ class _Replay:
         full (`_compare_feed`), exactly as the what-if path would."""
         rules = self.rules_for(rec.body["config_hash"])
         rows = self.aggregates.rows(rec)
-        memory, report, only = self.memory, self.report, self.feed
-        ts_ms = rec.ts_ms
-        recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
         names, feeds = self.feeds_of(rules)
+        steps = self.plan_rows(feeds, rows, rec.ts_ms)
+        if not inside:
+            return
+        self.report.rounds += 1
+        recorded_feeds: Mapping[str, Any] = rec.body["feeds"]
+        slow = _count_equal(self.report, recorded_feeds, names, rows, steps, self.feed)
+        plans = LazyPlans(names, rows, steps)
+        if len(recorded_feeds) != len(names) or not all(n in recorded_feeds for n in names):
+            slow += [n for n in recorded_feeds if n not in plans and self.feed in (None, n)]
+        for name in sorted(slow):
+            _compare_feed(self.report, rec, name, plans.get(name))
+        if self.on_round is not None:
+            self.on_round(rec, plans)
+
+    def plan_rows(
+        self, feeds: list[tuple[str, FeedRule, bool]], rows: RoundRows, ts_ms: int
+    ) -> list[FeedStep]:
+        """Every feed's `plan_feed` step on the round's rows; the feeds' memory moves on."""
+        memory = self.memory
         clean_rows, values, dispersion = rows.clean, rows.values, rows.dispersion
         steps: list[FeedStep] = []
-        slow: list[str] = []
-        if inside:
-            report.rounds += 1
         for i, (name, rule, staleness) in enumerate(feeds):
             mem = memory.get(name, _FRESH)
-            clean = clean_rows[i]
-            if clean:
+            if clean_rows[i]:
                 stamps = rows.used_ts_ms(i) if staleness else ()
                 step = plan_feed(rule, mem, values[i], dispersion[i], None, stamps, ts_ms)
             else:
@@ -222,29 +234,38 @@ class _Replay:
                 step = plan_feed(rule, mem, agg.value, agg.dispersion, agg.error, stamps, ts_ms)
             steps.append(step)
             memory[name] = FeedMemory(step[1], mem.published, mem.paused)
-            if not inside or (only is not None and name != only):
-                continue
-            if clean and same_plan(recorded_feeds.get(name), rows, i, step):
-                report.feed_rounds += 1
-                tally = report.feeds.get(name) or report.feeds.setdefault(name, FeedTally())
-                tally.rounds += 1
-                published = step[3] is not None
-                held = not step[0].allow
-                tally.publications += published
-                tally.replay_publications += published
-                tally.holds += held
-                tally.replay_holds += held
-            else:
-                slow.append(name)
-        if not inside:
-            return
-        plans = LazyPlans(names, rows, steps)
-        if len(recorded_feeds) != len(names) or not all(n in recorded_feeds for n in names):
-            slow += [n for n in recorded_feeds if n not in plans and only in (None, n)]
-        for name in sorted(slow):
-            _compare_feed(report, rec, name, plans.get(name))
-        if self.on_round is not None:
-            self.on_round(rec, plans)
+        return steps
+
+
+def _count_equal(
+    report: ReplayReport,
+    recorded_feeds: Mapping[str, Any],
+    names: list[str],
+    rows: RoundRows,
+    steps: list[FeedStep],
+    only: str | None,
+) -> list[str]:
+    """Count the feeds `same_plan` finds equal to their record; return the others' names."""
+    slow: list[str] = []
+    tallies, clean, equal = report.feeds, rows.clean, 0
+    for i, name in enumerate(names):
+        if only is not None and name != only:
+            continue
+        step = steps[i]
+        if not (clean[i] and same_plan(recorded_feeds.get(name), rows, i, step)):
+            slow.append(name)
+            continue
+        equal += 1
+        tally = tallies.get(name) or tallies.setdefault(name, FeedTally())
+        tally.rounds += 1
+        if step[3] is not None:
+            tally.publications += 1
+            tally.replay_publications += 1
+        if not step[0].allow:
+            tally.holds += 1
+            tally.replay_holds += 1
+    report.feed_rounds += equal
+    return slow
 
 
 _FRESH = FeedMemory()
