@@ -154,6 +154,7 @@ async def running_node(
                 admin_token=admin_token,
                 venue_health=fetcher.health,
                 rate_limit=rate_limiter(config.http),
+                cosigner=cosigner,
             )
         )
         await runner.setup()

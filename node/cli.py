@@ -29,6 +29,12 @@ def _running_stack_args(parser: argparse.ArgumentParser, folder_help: str) -> No
     parser.add_argument("--dir", required=True, type=Path, help=folder_help)
 
 
+_SCHEME = (
+    "the feed contracts: ecdsa, a signature per observation (OracleFeed); schnorr, one "
+    "multi-signature the nodes co-sign per update (OracleFeedAggregate)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oracle-node", description="A price oracle node.")
     parser.add_argument(
@@ -65,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         "--nodes", type=int, default=1, help="N > 1: N node processes signing with a quorum"
     )
     demo.add_argument("--quorum", type=int, help="signatures per update (default N // 2 + 1)")
+    demo.add_argument("--scheme", choices=("ecdsa", "schnorr"), default="ecdsa", help=_SCHEME)
 
     local = sub.add_parser(
         "setup-local",
@@ -89,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     setup_q.add_argument("--http-port", type=int, default=8080)
     setup_q.add_argument("--round-interval", type=float, default=2.0)
+    setup_q.add_argument("--scheme", choices=("ecdsa", "schnorr"), default="ecdsa", help=_SCHEME)
     setup_q.add_argument("--json", action="store_true")
 
     sim = sub.add_parser("simulate", help="serve the exchange simulator on loopback")
@@ -160,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from node.demo import run_demo, run_quorum_demo
 
-    if args.nodes > 1 or args.quorum is not None:
+    if args.nodes > 1 or args.quorum is not None or args.scheme != "ecdsa":
         quorum = args.nodes // 2 + 1 if args.quorum is None else args.quorum
         if not 1 <= quorum <= args.nodes:
             raise ConfigError(f"--quorum {quorum}: must be between 1 and --nodes {args.nodes}")
@@ -173,6 +181,7 @@ def _demo(args: argparse.Namespace) -> int:
                 rpc_port=args.rpc_port,
                 simulator_port=args.simulator_port,
                 round_interval_s=args.round_interval,
+                scheme=args.scheme,
             )
         )
     return _until_interrupted(
@@ -201,6 +210,7 @@ def _setup_quorum(args: argparse.Namespace) -> int:
             peer_url=args.peer_url,
             http_port=args.http_port,
             round_interval_s=args.round_interval,
+            scheme=args.scheme,
         )
     )
     text = f"{args.dir}: " + ("written" if result["created"] else "already set up, left as it is")

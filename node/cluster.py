@@ -24,6 +24,7 @@ from web3 import AsyncWeb3
 from node.devstack import (
     DEMO_FEEDS,
     connect,
+    deploy_aggregate_feeds,
     deploy_feeds,
     dev_account,
     local_config_toml,
@@ -31,6 +32,11 @@ from node.devstack import (
     simulator_process,
 )
 from publisher.anvil import Anvil, dev_private_keys, running_anvil
+from publisher.keys import load_account
+from publisher.schnorr import SchnorrSigner
+
+SCHEMES = ("ecdsa", "schnorr")
+"""ecdsa: OracleFeed contracts; schnorr: OracleFeedAggregate (one co-signed signature)."""
 
 
 def free_port() -> int:
@@ -175,10 +181,11 @@ async def quorum_stack(
     simulator_port: int = 0,
     rpc_port: int = 0,
     http_port: int = 0,
+    scheme: str = "ecdsa",
 ) -> AsyncIterator[QuorumStack]:
     """Start the simulator and anvil, provision `nodes` funded keys (one folder each under
-    `folder`), deploy the feeds with that signer set and `quorum`. Node i serves HTTP on
-    `http_port + i` (0: on free ports)."""
+    `folder`), deploy the feeds of `scheme` with that signer set and `quorum`. Node i serves
+    HTTP on `http_port + i` (0: on free ports)."""
     if not 1 <= quorum <= nodes:
         raise ValueError(f"quorum {quorum} must be between 1 and the {nodes} nodes")
     async with simulator_process(simulator_port) as sim_url, running_anvil(port=rpc_port) as anvil:
@@ -188,11 +195,22 @@ async def quorum_stack(
             members = await provision_members(
                 w3, owner, folder, nodes, lambda i: free_port() if http_port == 0 else http_port + i
             )
-            signers = [m.address for m in members]
-            contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, signers, quorum=quorum)
+            contracts = await deploy_member_feeds(w3, owner, members, quorum, scheme)
         finally:
             await w3.provider.disconnect()
         yield QuorumStack(sim_url, anvil, tuple(members), quorum, contracts)
+
+
+async def deploy_member_feeds(
+    w3: AsyncWeb3[Any], owner: LocalAccount, members: Sequence[Member], quorum: int, scheme: str
+) -> dict[str, str]:
+    """The demo feeds with `members` as the signer set, as contracts of `scheme`."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+    if scheme == "ecdsa":
+        return await deploy_feeds(w3, owner, DEMO_FEEDS, [m.address for m in members], quorum)
+    keys = [SchnorrSigner(bytes(load_account(m.keystore, m.passphrase_file).key)) for m in members]
+    return await deploy_aggregate_feeds(w3, owner, DEMO_FEEDS, keys, quorum)
 
 
 @dataclass
@@ -256,6 +274,7 @@ async def setup_quorum(
     peer_url: str = "http://node{i}:8080",
     http_port: int = 8080,
     round_interval_s: float = 2.0,
+    scheme: str = "ecdsa",
 ) -> dict[str, Any]:
     """`oracle-node setup-quorum`: on a running anvil and simulator (docker/compose.quorum.yaml),
     fund `nodes` keys, deploy the feeds with their signer set and `quorum`, and write
@@ -271,7 +290,7 @@ async def setup_quorum(
         members = await provision_members(
             w3, owner, folder, nodes, lambda _: http_port, lambda i: peer_url.format(i=i)
         )
-        contracts = await deploy_feeds(w3, owner, DEMO_FEEDS, [m.address for m in members], quorum)
+        contracts = await deploy_member_feeds(w3, owner, members, quorum, scheme)
     finally:
         await w3.provider.disconnect()
     for member in reversed(members):  # node0's config last: its presence means all are there
@@ -291,6 +310,7 @@ async def setup_quorum(
         "created": True,
         "folder": str(folder),
         "quorum": quorum,
+        "scheme": scheme,
         "nodes": [{"address": m.address, "url": m.url, "config": str(m.config)} for m in members],
         "contracts": contracts,
     }

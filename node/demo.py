@@ -50,8 +50,9 @@ async def run_quorum_demo(
     rpc_port: int,
     simulator_port: int,
     round_interval_s: float,
+    scheme: str = "ecdsa",
 ) -> None:
-    """`demo --nodes N`: N node processes with their own keys, one contract per feed that
+    """`demo --nodes N [--scheme schnorr]`: N node processes with their own keys, one contract per feed that
     needs `quorum` of their signatures; each node relays in its slots. Stops every child on
     SIGINT/SIGTERM, or when a node exits by itself."""
     stop = stop_on_signals()
@@ -64,6 +65,7 @@ async def run_quorum_demo(
             simulator_port=simulator_port,
             rpc_port=rpc_port,
             http_port=http_port,
+            scheme=scheme,
         ) as stack,
         node_processes() as processes,
     ):
@@ -71,7 +73,7 @@ async def run_quorum_demo(
         for member in stack.members:
             stack.write_config(member, round_interval_s=round_interval_s, slot_s=slot_s)
             await processes.start(member)
-        print(f"quorum     {quorum} of {nodes} signers, relay slot {slot_s:g} s")
+        print(f"quorum     {quorum} of {nodes} signers ({scheme}), relay slot {slot_s:g} s")
         for member in stack.members:
             print(f"node {member.index}     {member.url}/v1/feeds  signer {member.address}")
         print(f"chain RPC  {stack.anvil.rpc_url}  (chain id {stack.anvil.chain_id})")

@@ -23,6 +23,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from publisher.anvil import Anvil, running_anvil
 from publisher.feed_contract import FeedContract
 from publisher.keys import create_keystore
+from publisher.schnorr import SchnorrSigner
 
 SIM_VENUES = ("binance", "bitstamp", "bybit", "coinbaseexchange", "kraken", "okx")
 USD_VENUES = ("bitstamp", "coinbaseexchange", "kraken")
@@ -111,6 +112,27 @@ async def deploy_feeds(
     addresses = {}
     for feed in feeds:
         contract = await FeedContract.deploy(w3, owner, decimals, feed, signers, quorum)
+        addresses[feed] = contract.address
+    return addresses
+
+
+async def deploy_aggregate_feeds(
+    w3: AsyncWeb3[Any],
+    owner: LocalAccount,
+    feeds: Sequence[str],
+    members: Sequence[SchnorrSigner],
+    quorum: int,
+    decimals: int = 8,
+) -> dict[str, str]:
+    """Deploy one OracleFeedAggregate per feed with `members`' keys (and their proofs of
+    possession); feed -> contract address."""
+    keys = [m.key for m in members]
+    proofs = [m.possession_proof() for m in members]
+    addresses = {}
+    for feed in feeds:
+        contract = await FeedContract.deploy_aggregate(
+            w3, owner, decimals, feed, keys, proofs, quorum
+        )
         addresses[feed] = contract.address
     return addresses
 

@@ -18,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from node.config import HttpConfig
+from node.cosign import CoSigner
 from node.feed_view import FeedViews, Served, feed_json, journal_history
 from node.http_admin import add_admin_routes, load_admin_token
+from node.http_cosign import add_cosign_routes
 from node.http_guard import AllowedQuery, Guard, GuardedRoutes, Monotonic
 from node.http_keys import (
     CLOCK_KEY,
@@ -57,6 +59,7 @@ def create_app(
     monotonic: Monotonic = time.monotonic,
     stream_queue: int = 64,
     stream_heartbeat_s: float = 15.0,
+    cosigner: CoSigner | None = None,
 ) -> web.Application:
     """The API; with `admin_token`, also the admin calls (bearer-token authenticated).
 
@@ -86,6 +89,8 @@ def create_app(
     routes.get("/v1/feeds", reads.all)
     routes.get("/v1/feeds/{pair}/history", feed_history)
     routes.adopt(lambda scratch: add_observation_route(scratch, node))
+    if cosigner is not None:  # a quorum member of aggregate feeds: relays ask it to co-sign
+        routes.adopt(lambda scratch: add_cosign_routes(scratch, cosigner))
     routes.get("/v1/stream", stream)
     routes.get("/health", health)
     routes.get("/metrics", metrics)
@@ -122,6 +127,7 @@ async def _freeze_document(app: web.Application) -> None:
         venues="/v1/venues" in registered,
         metrics="/metrics" in registered,
         observation="/v1/feeds/{pair}/observation" in registered,
+        cosign="/v1/feeds/{pair}/cosign" in registered,
     )
     app[QUERY_KEY].update(allowed_query(doc))
     app[DOC_KEY] = json.dumps(doc).encode()
