@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -277,3 +278,25 @@ async def test_a_bad_request_gets_a_json_error(
 
     assert resp.status == status
     assert isinstance(answer["error"], str)
+
+
+async def test_a_co_signing_member_documents_and_serves_the_cosign_routes(
+    tmp_path: Path,
+) -> None:
+    from tests.node.http_support import running_api
+
+    group = members(2)
+    feed = feed_of(group, 2, DOMAIN)
+    observations = await observe(group, DOMAIN, [1, 2])
+
+    async with running_api(tmp_path, cosigner=cosigner(group[0], feed)) as api:
+        doc = await (await api.client.get("/openapi.json")).json()
+        committed = await api.client.post(
+            "/v1/feeds/BTC-USD/cosign", json={"observations": raw(observations)}
+        )
+        answer = await committed.json()
+
+    assert doc["paths"]["/v1/feeds/{pair}/cosign"]["post"]["responses"]["409"]
+    assert "/v1/feeds/{pair}/cosign/{session}" in doc["paths"]
+    assert committed.status == 200
+    assert set(answer) == {"session", "nonce"}
