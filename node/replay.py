@@ -4,14 +4,18 @@
 node did: a `session` record (a node start) resets breakers and sets the on-chain values the
 node read; a `round` record is re-planned as the live node plans, under the config snapshot the
 round recorded: its aggregates (computed many rounds at a time by `node.replay_aggregates`,
-equal to both of the live node's aggregation paths), then `node.pipeline.plan_feeds`, the live
-node's own breaker and publish step; an `outcome` record that says a
+equal to both of the live node's aggregation paths), then `node.pipeline.plan_feed` per feed,
+the live node's own breaker and publish step; an `outcome` record that says a
 transaction landed moves the published value, as the chain did; a `breaker_reset` record
 applies the operator's reset where the node applied it, and a `feed_paused` record pauses or
 resumes a feed's publication there (a pause outlives a session, as it does in the node).
 
 Exact replay compares every re-planned feed with what the round recorded (aggregate, breaker,
-answer, publish decision) and reports each difference by round id. A what-if replays under
+answer, publish decision) and reports each difference by round id. It reads a clean row (a
+value, every source used) from the round's arrays (`node.replay_rows`) and compares the record
+field by field with the replayed values (`node.replay_exact.same_plan`); the `Aggregate`, the
+`FeedPlan` and its JSON are built only for the other rows and for a feed that differs, whose
+differences the full comparison then names. A what-if replays under
 another config: its own publications are assumed to land, and the report counts how values,
 publications, breaker holds and estimated gas differ from what happened.
 """
