@@ -85,8 +85,9 @@ def create_app(
         routes.get("/v1/venues", list_venues)
     reads = _FeedReads(node, views, clock, round_interval_s)
     # The hot read first: the router tries the resources of `/v1/feeds` in registration order.
-    routes.get("/v1/feeds/{pair}", reads.one)
-    routes.get("/v1/feeds", reads.all)
+    pairs = [{"pair": feed.replace("/", "-")} for feed in node.status]
+    routes.get_sync("/v1/feeds/{pair}", reads.one, shortcuts=pairs)
+    routes.get_sync("/v1/feeds", reads.all)
     routes.get("/v1/feeds/{pair}/history", feed_history)
     routes.adopt(lambda scratch: add_observation_route(scratch, node))
     if cosigner is not None:  # a quorum member of aggregate feeds: relays ask it to co-sign
@@ -152,11 +153,11 @@ class _FeedReads:
         self._clock = clock
         self._interval_ms = interval_s * 1000
 
-    async def one(self, request: web.Request) -> web.Response:
+    def one(self, request: web.Request) -> web.Response:
         served = self._views.served(node_feed(self._node, request.match_info["pair"]))
         return self._answer(request, served)
 
-    async def all(self, request: web.Request) -> web.Response:
+    def all(self, request: web.Request) -> web.Response:
         return self._answer(request, self._views.served_all())
 
     def _answer(self, request: web.Request, served: Served) -> web.Response:
@@ -175,7 +176,9 @@ class _FeedReads:
             return 0
         interval_ms = self._interval_ms
         left_ms = last + interval_ms - self._clock()
-        return max(0, int(min(left_ms, interval_ms) // 1000))
+        if left_ms <= 0:
+            return 0
+        return int((left_ms if left_ms < interval_ms else interval_ms) // 1000)
 
 
 def _matches(if_none_match: str, tag: str) -> bool:

@@ -10,7 +10,7 @@ they are charged and answered as JSON like the rest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +22,7 @@ from node.rate_limit import RateLimiter, retry_after_s
 log = logging.getLogger("oracle.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SyncHandler = Callable[[web.Request], web.StreamResponse]
 Monotonic = Callable[[], float]
 AllowedQuery = dict[tuple[str, str], frozenset[str]]
 """(route's canonical path, method) -> the query parameters the OpenAPI document lists."""
@@ -41,6 +42,16 @@ class Guard:
 
     def wrap(self, handler: Handler, *, check_query: bool = True) -> Handler:
         """`handler` behind the rate limit and, with `check_query`, the query check."""
+        return self._wrap(handler, None, check_query)
+
+    def wrap_sync(self, handler: SyncHandler) -> Handler:
+        """`handler`, a function that answers without waiting, behind the rate limit and the
+        query check: one coroutine per request fewer than `wrap`, for the busiest reads."""
+        return self._wrap(None, handler, True)
+
+    def _wrap(
+        self, handler: Handler | None, sync: SyncHandler | None, check_query: bool
+    ) -> Handler:
         limiter, monotonic, allowed_query = self.limiter, self.monotonic, self.allowed_query
 
         async def guarded(request: web.Request) -> web.StreamResponse:
@@ -51,6 +62,9 @@ class Guard:
                         raise _too_many(limiter, wait_s)
                 if check_query and request.query_string:
                     _check_query(request, allowed_query)
+                if sync is not None:
+                    return sync(request)
+                assert handler is not None
                 return await handler(request)
             except ApiError as exc:
                 return web.json_response(
@@ -106,6 +120,23 @@ class GuardedRoutes:
     def get(self, path: str, handler: Handler) -> None:
         self._app.router.add_get(path, self._guard.wrap(handler))
 
+    def get_sync(
+        self, path: str, handler: SyncHandler, *, shortcuts: Iterable[Mapping[str, str]] = ()
+    ) -> None:
+        """A GET whose handler answers without waiting (see `Guard.wrap_sync`).
+
+        Each of `shortcuts` (values of the path's variables, e.g. `{"pair": "BTC-USD"}`) adds
+        an exact-path entry to the router for that one path, answered by the same route: the
+        router finds it by one dictionary lookup instead of matching the pattern, about 5 us
+        of a feed read's ~80. The shortcut lists no routes of its own, so the app's routes
+        (and the OpenAPI document) stay the documented ones.
+        """
+        route = self._app.router.add_get(path, self._guard.wrap_sync(handler))
+        resource = route.resource
+        assert resource is not None
+        for match in shortcuts:
+            self._app.router.register_resource(_Shortcut(resource, match))
+
     def adopt(self, register: Callable[[web.Application], None]) -> None:
         """Run `register` (a module's `add_..._routes(app, ...)`) on a scratch app, then add its
         routes here with guarded handlers and copy the state it stored. `register` must add
@@ -129,6 +160,49 @@ class GuardedRoutes:
         """The resource for requests no route matches: JSON 404, or 405 with `Allow`. Added
         last: the router tries it only after every other resource whose path could match."""
         self._app.router.register_resource(_Unmatched(self._app.router, self._guard))
+
+
+class _Shortcut(web.AbstractResource):
+    """`resource` at one value of its path's variables: same routes, same match info."""
+
+    def __init__(self, resource: web.AbstractResource, match: Mapping[str, str]) -> None:
+        super().__init__()
+        self._match = dict(match)
+        self._path = resource.url_for(**self._match).raw_path
+        self._routes = {route.method: route for route in resource}
+        self._allowed = set(self._routes)
+
+    @property
+    def canonical(self) -> str:
+        return self._path
+
+    def url_for(self, **kwargs: str) -> URL:
+        return URL.build(path=self._path, encoded=True)
+
+    async def resolve(
+        self, request: web.Request
+    ) -> tuple[web.UrlMappingMatchInfo | None, set[str]]:
+        if request.rel_url.path_safe != self._path:
+            return None, set()
+        route = self._routes.get(request.method)
+        if route is None:
+            return None, self._allowed
+        return web.UrlMappingMatchInfo(dict(self._match), route), self._allowed
+
+    def add_prefix(self, prefix: str) -> None:
+        raise NotImplementedError("a shortcut is not for sub-applications")
+
+    def get_info(self) -> Any:
+        return {"path": self._path}
+
+    def raw_match(self, path: str) -> bool:
+        return path == self._path
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[web.AbstractRoute]:
+        return iter(())
 
 
 class _Unmatched(web.AbstractResource):

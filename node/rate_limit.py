@@ -24,6 +24,7 @@ class RateLimiter:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.max_clients = max_clients
+        self._full = float(burst)
         self._full_after_s = burst / rate_per_s
         # client -> [tokens, when they were counted]; least recently seen first
         self._buckets: OrderedDict[str, list[float]] = OrderedDict()
@@ -34,24 +35,27 @@ class RateLimiter:
 
     def acquire(self, client: str, now_s: float) -> float:
         """Take one token for `client`: 0.0 when allowed, else the seconds until one is due."""
-        bucket = self._buckets.get(client)
+        buckets = self._buckets
+        bucket = buckets.get(client)
         if bucket is None:
-            bucket = self._buckets[client] = [float(self.burst), now_s]
-            if len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
+            bucket = buckets[client] = [self._full, now_s]
+            if len(buckets) > self.max_clients:
+                buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(client)
+            buckets.move_to_end(client)
             elapsed = now_s - bucket[1]
             if elapsed > 0:
-                bucket[0] = min(float(self.burst), bucket[0] + elapsed * self.rate_per_s)
+                tokens = bucket[0] + elapsed * self.rate_per_s
+                bucket[0] = tokens if tokens < self._full else self._full
                 bucket[1] = now_s
         self._until_sweep -= 1
         if self._until_sweep <= 0:
             self._sweep(now_s)
-        if bucket[0] >= 1.0:
-            bucket[0] -= 1.0
+        tokens = bucket[0]
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
             return 0.0
-        return (1.0 - bucket[0]) / self.rate_per_s
+        return (1.0 - tokens) / self.rate_per_s
 
     def _sweep(self, now_s: float) -> None:
         """Forget the buckets that have refilled, from the least recently seen end."""

@@ -65,3 +65,23 @@ def test_adopting_a_registrar_that_adds_signals_is_refused() -> None:
     routes = GuardedRoutes(web.Application(), Guard(None, lambda: 0.0, {}))
     with pytest.raises(RuntimeError, match="signals"):
         routes.adopt(register)
+
+
+async def test_a_feed_read_by_its_exact_path_is_the_documented_route(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        await api.round()
+        exact = await api.client.get("/v1/feeds/BTC-USD")
+        spelled = await api.client.get("/v1/feeds/btc-usd")
+        history = await api.client.get("/v1/feeds/BTC-USD/history")
+        queried = await api.client.get("/v1/feeds/BTC-USD", params={"limit": "1"})
+        exact_body, spelled_body = await exact.read(), await spelled.read()
+        history_body, refused = await history.json(), await queried.json()
+        app = api.client.app
+        assert app is not None
+        resources = app.router.resources()
+    assert exact.status == spelled.status == history.status == 200
+    assert exact_body == spelled_body
+    assert history_body["feed"] == "BTC/USD"
+    assert queried.status == 400
+    assert refused["error"].endswith("this call takes: none")
+    assert not any(r.canonical == "/v1/feeds/BTC-USD" and len(r) for r in resources)
