@@ -39,6 +39,7 @@ class Guard:
         self.limiter = limiter
         self.monotonic = monotonic
         self.allowed_query = allowed_query
+        self.handlers: set[Handler] = set()  # every handler this guard made
 
     def wrap(self, handler: Handler, *, check_query: bool = True) -> Handler:
         """`handler` behind the rate limit and, with `check_query`, the query check."""
@@ -81,6 +82,7 @@ class Guard:
                     {"error": "internal error; see the node's log"}, status=500
                 )
 
+        self.handlers.add(guarded)
         return guarded
 
 
@@ -111,11 +113,28 @@ def _check_query(request: web.Request, allowed_query: AllowedQuery) -> None:
 
 
 class GuardedRoutes:
-    """Registers routes on `app` with their handlers wrapped by `guard`."""
+    """Registers routes on `app` with their handlers wrapped by `guard`.
+
+    Every route of the app must be registered through it: one added straight to the router
+    would answer unguarded (no rate limit, errors not JSON), so the app refuses to start.
+    """
 
     def __init__(self, app: web.Application, guard: Guard) -> None:
         self._app = app
         self._guard = guard
+        app.on_startup.append(self._refuse_unguarded)
+
+    async def _refuse_unguarded(self, app: web.Application) -> None:
+        unguarded = [
+            f"{route.method} {resource.canonical}"
+            for resource in app.router.resources()
+            for route in resource
+            if route.handler not in self._guard.handlers
+        ]
+        if unguarded:
+            raise RuntimeError(
+                f"routes added outside GuardedRoutes would answer unguarded: {unguarded}"
+            )
 
     def get(self, path: str, handler: Handler) -> None:
         self._app.router.add_get(path, self._guard.wrap(handler))

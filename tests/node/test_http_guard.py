@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from node.http_guard import Guard, GuardedRoutes
 from node.rate_limit import RateLimiter
@@ -85,3 +86,16 @@ async def test_a_feed_read_by_its_exact_path_is_the_documented_route(tmp_path: P
     assert queried.status == 400
     assert refused["error"].endswith("this call takes: none")
     assert not any(r.canonical == "/v1/feeds/BTC-USD" and len(r) for r in resources)
+
+
+async def test_an_app_with_a_route_added_past_the_guard_refuses_to_start() -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response()
+
+    app = web.Application()
+    GuardedRoutes(app, Guard(None, lambda: 0.0, {})).get("/guarded", handler)
+    app.router.add_get("/raw", handler)
+    server = TestServer(app)
+    with pytest.raises(RuntimeError, match="GET /raw"):
+        await server.start_server()
+    await server.close()
