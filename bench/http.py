@@ -13,8 +13,10 @@ the expected bytes). After a warm-up it sends `--requests` requests to each serv
 elsewhere on the machine falls on both alike; each server's figures are its totals over its
 runs. It costs a third or less of a server's CPU per request, so on this 2-core machine the
 server's core is the bottleneck.
-Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", ...}` with the
-servers' and the generator's CPU microseconds per request (Linux `/proc`) and the load average.
+Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", "cpu_ratio", ...}`
+with the servers' and the generator's CPU microseconds per request (Linux `/proc`) and the load
+average. `cpu_ratio` (bare CPU / node CPU per request) depends less than `ratio` on what else
+the machine runs meanwhile: a busy machine slows the generator and both servers alike.
 """
 
 from __future__ import annotations
@@ -359,6 +361,7 @@ async def main(requests: int, concurrency: int, rounds: int) -> dict[str, object
         "bare_rps": round(baseline.rps),
         "bare_p99_ms": round(baseline.p99_ms, 2),
         "ratio": round(node.rps / baseline.rps, 3),
+        "cpu_ratio": round(baseline.server_cpu_us / node.server_cpu_us, 3),
         "server_cpu_us_per_req": round(node.server_cpu_us, 1),
         "bare_server_cpu_us_per_req": round(baseline.server_cpu_us, 1),
         "client_cpu_us_per_req": round(node.client_cpu_us, 1),
