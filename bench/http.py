@@ -10,8 +10,8 @@ process too, answering the very same bytes. The load generator (this process) ho
 asyncio protocol callbacks (status line and Content-Length parsed, every body compared with
 the expected bytes). After a warm-up it sends `--requests` requests to each server in
 `--rounds` short runs, the servers taking turns (the order swapped every round), so load from
-elsewhere on the machine falls on both alike; each server's figures are its totals over its
-runs. It costs a third or less of a server's CPU per request, so on this 2-core machine the
+elsewhere on the machine falls on both alike; each server's rps is the median of its runs,
+its p99 and CPU per request over all of them. It costs a third or less of a server's CPU per request, so on this 2-core machine the
 server's core is the bottleneck.
 Prints one JSON line: `{"rps", "p99_ms", "bare_rps", "bare_p99_ms", "ratio", "cpu_ratio", ...}`
 with the servers' and the generator's CPU microseconds per request (Linux `/proc`) and the load
@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import time
 import tomllib
 from collections.abc import AsyncIterator
@@ -261,10 +262,10 @@ class Target:
         self.expected = expected
         self.connections: list[_Connection] = []
         self.requests = 0
-        self.elapsed_s = 0.0
         self.server_cpu_s = 0.0
         self.client_cpu_s = 0.0
         self.latencies: list[float] = []
+        self.run_rps: list[float] = []
 
     async def open(self, concurrency: int) -> None:
         loop = asyncio.get_running_loop()
@@ -290,7 +291,8 @@ class Target:
         server_cpu, client_cpu = cpu_s(self.pid), time.process_time()
         started = time.perf_counter()
         state = await self._send(count)
-        self.elapsed_s += time.perf_counter() - started
+        elapsed_s = time.perf_counter() - started
+        self.run_rps.append(count / elapsed_s)
         self.server_cpu_s += cpu_s(self.pid) - server_cpu
         self.client_cpu_s += time.process_time() - client_cpu
         self.requests += count
@@ -307,7 +309,7 @@ class Target:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         per_request_us = 1e6 / self.requests
         return Figures(
-            self.requests / self.elapsed_s,
+            statistics.median(self.run_rps),
             p99 * 1000,
             self.server_cpu_s * per_request_us,
             self.client_cpu_s * per_request_us,
@@ -320,8 +322,8 @@ async def compare(
     """`requests` to each server in `rounds` runs, the two servers taking turns.
 
     Short alternating runs, the order swapped every round, give both servers the same share of
-    whatever else the machine does meanwhile: on a shared machine a load burst then costs both
-    the same, instead of landing on one server's single long run.
+    whatever else the machine does meanwhile, and each server's rps is the median of its runs:
+    on a shared machine a load burst costs a run or two, not one server's whole figure.
     """
     for target in (real, bare):
         await target.open(concurrency)
