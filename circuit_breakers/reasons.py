@@ -64,6 +64,10 @@ def describe(
     facts: ReasonFacts,
 ) -> str:
     """The reason of a decision; every trip of the round is named."""
+    if verdict is Verdict.WITHIN:  # first: most rounds' verdict
+        if m.move is None:
+            return "within every bound"
+        return f"move {m.move:+.2%} {_within(params.max_deviation)}"
     if verdict in (Verdict.TRIPPED, Verdict.HOLDING, Verdict.CONFIRMED, Verdict.RELEASED):
         return _tripped(verdict, trips, m, params, facts)
     if verdict is Verdict.FIRST:
@@ -77,11 +81,8 @@ def describe(
             f"half-open after {facts.trip}: clean for {facts.clean_ms / 1000:.0f}s of the "
             f"{params.cooldown_ms / 1000:g}s cooldown"
         )
-    if verdict is Verdict.COOLED:
-        return f"closed: clean for the {params.cooldown_ms / 1000:g}s cooldown after {facts.trip}"
-    if m.move is None:
-        return "within every bound"
-    return f"move {m.move:+.2%} {_within(params.max_deviation)}"
+    # Verdict.COOLED, the one left.
+    return f"closed: clean for the {params.cooldown_ms / 1000:g}s cooldown after {facts.trip}"
 
 
 @cache
