@@ -6,7 +6,8 @@ import asyncio
 import copy
 import json
 import math
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +15,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator import FeedSpec, evaluation_order
+from aggregator import AggregationParams, FeedSpec, SourceSpec, evaluation_order
 from aggregator.layout import RoundLayout
 from aggregator.vector import aggregate_vector
 from audit.canonical import canonical_json
 from audit.journal import Journal, JournalRecord
 from circuit_breakers import BreakerParams
-from feeds.quote import FetchResult
-from node.pipeline import FeedMemory, FeedPlan, FeedRule, plan_feed
+from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
+from node.pipeline import FeedMemory, FeedPlan, FeedRule, RoundRules, plan_feed
 from node.records import plan_json
 from node.replay import replay_records
 from node.replay_exact import same_plan
 from node.replay_rows import RowColumns
+from node.service import OracleNode
 from publisher.policy import PublishPolicy
 from tests.aggregator.vector_strategies import T, rounds
 from tests.node.fakes import FakeClock, FixedQuotes, RecordingChain, make_node, one_feed_rules
@@ -225,4 +227,110 @@ def test_the_fast_path_reports_what_the_object_path_reports(
 
     assert fast.mismatches == reference.mismatches
     assert bool(fast.mismatches) == bool(tampered)
+    assert fast.as_json() == reference.as_json()
+
+
+class RoughQuotes:
+    """Seeded walks where venues sometimes fail, lag, or quote far off the others."""
+
+    def __init__(self, clock: FakeClock, feeds: int, seed: int) -> None:
+        self.clock = clock
+        self.rnd = random.Random(seed)
+        self.prices = [self.rnd.uniform(10, 1000) for _ in range(feeds)]
+
+    async def fetch(
+        self, wanted: Mapping[str, Sequence[str]], deadline_s: float
+    ) -> list[FetchResult]:
+        rnd, now = self.rnd, self.clock()
+        self.prices = [p * (1 + rnd.gauss(0, 0.02)) for p in self.prices]
+        out: list[FetchResult] = []
+        for venue, symbols in wanted.items():
+            for symbol in symbols:
+                roll = rnd.random()
+                if roll < 0.08:
+                    out.append(FetchFailure(venue, symbol, FailureKind.TEMPORARY, "timeout", now))
+                    continue
+                price = self.prices[int(symbol[1])] * (1 + rnd.gauss(0, 0.001))
+                if roll > 0.93:
+                    price *= 1.3  # an outlier
+                stamp = now - (20_000 if 0.5 < roll < 0.6 else 100)
+                out.append(Quote(venue, symbol, price, now, stamp, price * 0.999, price * 1.001))
+        return out
+
+
+def rough_rules() -> RoundRules:
+    return RoundRules.build(
+        FeedRule(
+            FeedSpec(
+                f"F{f}/USD",
+                tuple(SourceSpec(f"v{s}", f"F{f}/USD") for s in range(4 + f % 2)),
+                AggregationParams(quorum=3),
+            ),
+            BreakerParams(max_quote_age_ms=10_000 if f % 2 else None, confirm_rounds=2),
+            PublishPolicy(0.01, 60),
+            8,
+            True,
+        )
+        for f in range(3)
+    )
+
+
+@pytest.fixture(scope="module")
+def rough_records(tmp_path_factory: pytest.TempPathFactory) -> list[JournalRecord]:
+    async def run(path: Path) -> list[JournalRecord]:
+        clock = FakeClock()
+        store = await Journal.open(path)
+        rules = rough_rules()
+        node = OracleNode(
+            rules,
+            {f"v{s}": [f"F{f}/USD" for f in range(3)] for s in range(5)},
+            RoughQuotes(clock, 3, seed=11),
+            store,
+            RecordingChain(store),
+            clock,
+            3.0,
+            "rough",
+        )
+        await node.start()
+        for _ in range(40):
+            await node.run_round()
+            clock.advance(10)
+        await store.close()
+        store = await Journal.open(path)
+        records = await store.records()
+        await store.close()
+        return records
+
+    return asyncio.run(run(tmp_path_factory.mktemp("rough") / "j.db"))
+
+
+def test_rough_rounds_have_rows_the_fast_path_does_not_read(
+    rough_records: list[JournalRecord],
+) -> None:
+    feeds = [f for r in rough_records if r.kind == "round" for f in r.body["feeds"].values()]
+    assert any(f["aggregate"]["sources_rejected"] for f in feeds)
+    assert any(f["aggregate"]["value"] is None for f in feeds)
+    assert any("staleness" in f["breaker"]["trips"] for f in feeds)
+    assert replay_records(rough_records, lambda _: rough_rules()).mismatches == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_on_rough_rounds_the_fast_path_reports_what_the_object_path_reports(
+    rough_records: list[JournalRecord], data: st.DataObject
+) -> None:
+    records = copy.deepcopy(rough_records)
+    tampered = data.draw(st.lists(st.sampled_from(feed_leaves(records)), max_size=3, unique=True))
+    for n, path in tampered:
+        *parents, last = path
+        holder: Any = records[n].body
+        for key in parents:
+            holder = holder[key]
+        holder[last] = changed(holder[last])
+    feed = data.draw(st.sampled_from([None, "F1/USD"]))
+
+    fast = replay_records(records, lambda _: rough_rules(), feed=feed)
+    reference = replay_records(records, lambda _: rough_rules(), feed=feed, reference=True)
+
+    assert fast.mismatches == reference.mismatches
     assert fast.as_json() == reference.as_json()
