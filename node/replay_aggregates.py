@@ -18,7 +18,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from aggregator import Aggregate, FeedSpec, SourcePrice
+from aggregator import Aggregate, SourcePrice
 from aggregator.batch import QuoteBatch, quote_batch
 from aggregator.combine import sorted_rejections
 from aggregator.grid import Floats
@@ -28,7 +28,7 @@ from aggregator.vector import RoundLayout, VectorRound
 from audit.journal import JournalRecord
 from feeds.quote import FailureKind, FetchResult
 from node.pipeline import RoundRules
-from node.replay_rows import RoundRows, RowColumns
+from node.replay_rows import RoundRows, RowColumns, by_market
 
 CHUNK = 256
 """Rounds aggregated per tall grid: large enough to amortize numpy's per-call cost, small
@@ -141,7 +141,7 @@ class RowShapes:
                 # same permutation every round when every slot is used.
                 tuple(
                     (spec.sources[j].venue, spec.sources[j].symbol, j, markets[j])
-                    for j in _by_market(spec)
+                    for j in by_market(spec)
                 ),
             )
             for spec, markets in zip(layout.specs, layout.slot_market.tolist(), strict=True)
@@ -178,13 +178,6 @@ class RowShapes:
                 estimator=estimator,
             )
         return out
-
-
-def _by_market(spec: FeedSpec) -> list[int]:
-    """Slot indices in (venue, symbol) order, ties in slot order (a stable sort)."""
-    return sorted(
-        range(len(spec.sources)), key=lambda j: (spec.sources[j].venue, spec.sources[j].symbol)
-    )
 
 
 class LazyResults(Sequence[FetchResult]):

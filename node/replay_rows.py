@@ -12,8 +12,6 @@ for field (property tests against `VectorRound.aggregate_row`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from aggregator import Aggregate, FeedSpec
@@ -35,7 +33,7 @@ class RowColumns:
         self.layout = layout
         feeds, slots = layout.slot_market.shape
         self.width = [len(spec.sources) for spec in layout.specs]
-        orders = [_by_market(spec) for spec in layout.specs]
+        orders = [by_market(spec) for spec in layout.specs]
         # Slots past a feed's width repeat slot 0: zip stops at the names, so they are never read.
         self.slot = np.array([order + [0] * (slots - len(order)) for order in orders], np.int64)
         self.slot = self.slot.reshape(feeds, slots)
@@ -52,8 +50,7 @@ class RowColumns:
             for spec, o in zip(layout.specs, orders, strict=True)
         ]
         self.estimators = [str(spec.params.estimator) for spec in layout.specs]
-        self._valid = layout.slot_valid
-        self._width = np.array(self.width, dtype=np.int64)
+        self.widths = np.array(self.width, dtype=np.int64)
 
     def rows(self, round_: VectorRound) -> RoundRows:
         return RoundRows(self, round_)
@@ -65,9 +62,9 @@ class RoundRows:
     def __init__(self, columns: RowColumns, round_: VectorRound) -> None:
         self.columns = columns
         self.round = round_
-        used = (round_.code == USED) & columns._valid
+        used = (round_.code == USED) & columns.layout.slot_valid
         has_value = ~np.isnan(round_.value)
-        self.clean: list[bool] = (has_value & (used.sum(axis=1) == columns._width)).tolist()
+        self.clean: list[bool] = (has_value & (used.sum(axis=1) == columns.widths)).tolist()
         self.values: list[float] = round_.value.tolist()
         self.dispersion: list[float] = round_.dispersion.tolist()
         self.band_low: list[float] = round_.band_low.tolist()
@@ -102,12 +99,8 @@ class RoundRows:
         """Row `i`'s `Aggregate` (any row, clean or not)."""
         return self.round.aggregate_row(i)
 
-    def value(self, i: int) -> float | None:
-        v = self.values[i]
-        return None if math.isnan(v) else v
 
-
-def _by_market(spec: FeedSpec) -> list[int]:
+def by_market(spec: FeedSpec) -> list[int]:
     """Slot indices in (venue, symbol) order, ties in slot order (a stable sort)."""
     return sorted(
         range(len(spec.sources)), key=lambda j: (spec.sources[j].venue, spec.sources[j].symbol)
