@@ -217,6 +217,7 @@ class CosignShare(_Body):
 
 class CosignRefused(_Body):
     error: str
+    culprit: str | None = Field(description="the signer of the observation at fault, if any")
     reason: Literal[
         "unknown_feed", "not_serving", "malformed", "below_quorum", "unknown_signer",
         "duplicate_signer", "bad_signature", "without_self", "stale", "future", "unknown_session",

@@ -206,7 +206,12 @@ def _cosigner(config: NodeConfig, chain: ContractChain, node: OracleNode) -> CoS
         chain.schnorr,
         aggregate,
         serving=lambda feed: node.observations.get(feed) is not None,
-        freshness=Freshness(config.relay.max_age_s, config.relay.max_future_s),
+        # Wider than the relay's own window by a slot: an observation a relay still accepts
+        # is never refused by an honest member (see node/cosign_relay.py, `Judge`).
+        freshness=Freshness(
+            config.relay.max_age_s + config.relay.slot_s,
+            config.relay.max_future_s + config.relay.slot_s,
+        ),
     )
 
 

@@ -7,7 +7,8 @@ in two steps (MuSig2, see `publisher.schnorr`):
    them). The member checks ALL of them as it would check a peer's: every signer a distinct
    member of the feed's set, every signature recovering to its signer under the feed's
    EIP-712 domain, every timestamp fresh, at least the quorum, its own observation among them,
-   and it still serves observations of the feed (not paused, breaker not holding). It then
+   and it still serves observations of the feed (not paused, breaker not holding); a refusal
+   about one observation names its signer (`culprit`). It then
    builds the report body itself, from those observations (so it signs exactly what it
    checked), makes a fresh nonce pair and answers a session id and the public nonces.
 2. `sign`: the relay sends the sum of every named member's public nonces; the member derives
@@ -25,7 +26,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.exceptions import ValidationError
 
@@ -71,10 +74,12 @@ class AggregateFeed:
 
 @dataclass(frozen=True, slots=True)
 class CosignRefusal:
-    """Why a member does not co-sign; `reason` is one of `COSIGN_REASONS`."""
+    """Why a member does not co-sign; `reason` is one of `COSIGN_REASONS`. `culprit`: the
+    signer of the observation at fault, when the refusal is about one."""
 
     reason: str
     detail: str
+    culprit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,33 @@ def parse_observations(raw: object) -> list[SignedObservation] | str:
     return parsed
 
 
+@lru_cache(maxsize=4096)
+def _recovered(domain: Domain, observation: SignedObservation) -> str | None:
+    """The observation's signer as its signature says, None if it says nothing: a relay's
+    retries and its members' checks of the same observations recover each once."""
+    try:
+        return recover_signer(domain, observation)
+    except (ValueError, ValidationError, BadSignature):
+        return None
+
+
+def observation_problem(
+    obs: SignedObservation, feed: AggregateFeed, now_s: float, freshness: Freshness
+) -> CosignRefusal | None:
+    """What is wrong with one observation of a report (its signer the culprit), else None."""
+    if int(obs.signer, 16) not in {int(s, 16) for s in feed.signers}:
+        return CosignRefusal("unknown_signer", f"{obs.signer} is not a member", obs.signer)
+    recovered = _recovered(feed.domain, obs)
+    if recovered != obs.signer:
+        detail = f"{obs.signer}'s observation recovers to {recovered}"
+        return CosignRefusal("bad_signature", detail, obs.signer)
+    if obs.timestamp > now_s + freshness.max_future_s:
+        return CosignRefusal("future", f"{obs.signer} stamped {obs.timestamp}", obs.signer)
+    if obs.timestamp < now_s - freshness.max_age_s:
+        return CosignRefusal("stale", f"{obs.signer} stamped {obs.timestamp}", obs.signer)
+    return None
+
+
 def check_report(
     observations: Sequence[SignedObservation],
     feed: AggregateFeed,
@@ -142,25 +174,17 @@ def check_report(
     freshness: Freshness,
 ) -> CosignRefusal | None:
     """The first reason not to co-sign these observations, None if there is none. Pure."""
-    members = {int(s, 16) for s in feed.signers}
+    if len(observations) > len(feed.signers):
+        return CosignRefusal("malformed", f"{len(observations)} observations, more than members")
     seen: set[int] = set()
     for obs in observations:
         who = int(obs.signer, 16)
-        if who not in members:
-            return CosignRefusal("unknown_signer", f"{obs.signer} is not a member")
         if who in seen:
-            return CosignRefusal("duplicate_signer", f"{obs.signer} observed twice")
+            return CosignRefusal("duplicate_signer", f"{obs.signer} observed twice", obs.signer)
         seen.add(who)
-        try:
-            recovered = recover_signer(feed.domain, obs)
-        except (ValueError, ValidationError) as exc:
-            return CosignRefusal("bad_signature", f"{obs.signer}: {exc}")
-        if recovered != obs.signer:
-            return CosignRefusal("bad_signature", f"recovers to {recovered}, not {obs.signer}")
-        if obs.timestamp > now_s + freshness.max_future_s:
-            return CosignRefusal("future", f"{obs.signer} stamped {obs.timestamp}")
-        if obs.timestamp < now_s - freshness.max_age_s:
-            return CosignRefusal("stale", f"{obs.signer} stamped {obs.timestamp}")
+        problem = observation_problem(obs, feed, now_s, freshness)
+        if problem is not None:
+            return problem
     if len(seen) < feed.quorum:
         return CosignRefusal("below_quorum", f"{len(seen)} observations, quorum {feed.quorum}")
     if int(me, 16) not in seen:
@@ -171,6 +195,7 @@ def check_report(
 @dataclass(slots=True)
 class _Pending:
     feed: str
+    requester: str
     key: Key
     digest: bytes
     nonce: SecretNonce
@@ -190,6 +215,7 @@ class CoSigner:
         *,
         ttl_s: float = 30.0,
         max_sessions: int = 256,
+        max_sessions_per_requester: int = 16,
     ) -> None:
         self._signer = signer
         self.feeds = dict(feeds)
@@ -198,6 +224,7 @@ class CoSigner:
         self._clock_s = clock_s
         self._ttl_s = ttl_s
         self._max_sessions = max_sessions
+        self._max_per_requester = max_sessions_per_requester
         self._pending: OrderedDict[str, _Pending] = OrderedDict()
 
     @property
@@ -208,8 +235,12 @@ class CoSigner:
     def key(self) -> Key:
         return self._signer.key
 
-    def commit(self, feed: str, raw: object) -> tuple[str, PublicNonce] | CosignRefusal:
-        """Step 1: check the observations `raw`; a session id and this member's public nonces."""
+    def commit(
+        self, feed: str, raw: object, requester: str = "self"
+    ) -> tuple[str, PublicNonce] | CosignRefusal:
+        """Step 1: check the observations `raw`; a session id and this member's public nonces.
+        A `requester` (the client's address) holds at most `max_sessions_per_requester` open
+        sessions (its oldest dropped first), so no one client pushes out the others'."""
         members = self.feeds.get(feed)
         if members is None:
             return CosignRefusal("unknown_feed", f"{feed} is not an aggregate feed of this node")
@@ -222,12 +253,20 @@ class CoSigner:
         refusal = check_report(observations, members, self.address, now_s, self._freshness)
         if refusal is not None:
             return refusal
+        try:
+            key = signing_key(observations, members)
+        except SchnorrError as exc:
+            return CosignRefusal("malformed", f"the named members' keys: {exc}")
         digest = report_digest(members.domain, body_of(observations, members))
         secret_nonce, public_nonce = new_nonce()
         self._expire(now_s)
         session_id = secrets.token_hex(16)
-        key = signing_key(observations, members)
-        self._pending[session_id] = _Pending(feed, key, digest, secret_nonce, now_s + self._ttl_s)
+        self._pending[session_id] = _Pending(
+            feed, requester, key, digest, secret_nonce, now_s + self._ttl_s
+        )
+        mine = [s for s, p in self._pending.items() if p.requester == requester]
+        for old in mine[: max(0, len(mine) - self._max_per_requester)]:
+            del self._pending[old]
         while len(self._pending) > self._max_sessions:
             self._pending.popitem(last=False)
         return session_id, public_nonce

@@ -7,7 +7,8 @@ What a relay calls on the members it named (see `node.cosign` for what each step
 - `POST .../cosign/{session}` with `{"nonce"}` (every named member's nonces summed): 200
   `{"share"}` (0x + 32 bytes). A session answers once.
 
-A refusal is 409 `{"error", "reason"}` (`reason` one of `node.cosign.COSIGN_REASONS`), an
+A refusal is 409 `{"error", "reason", "culprit"}` (`reason` one of `node.cosign.COSIGN_REASONS`,
+`culprit` the signer of the observation at fault, or null), an
 unknown feed 404, an unknown or spent session 404, a body that is not the JSON asked 400.
 """
 
@@ -27,10 +28,12 @@ MAX_BODY_BYTES = 128 * 1024
 
 
 class _RefusedError(Exception):
-    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
+    def __init__(self, status: int, message: str, refusal: CosignRefusal | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": message} if reason is None else {"error": message, "reason": reason}
+        self.body: dict[str, str | None] = {"error": message}
+        if refusal is not None:
+            self.body |= {"reason": refusal.reason, "culprit": refusal.culprit}
 
 
 def add_cosign_routes(app: web.Application, cosigner: CoSigner) -> None:
@@ -40,9 +43,9 @@ def add_cosign_routes(app: web.Application, cosigner: CoSigner) -> None:
         try:
             feed = _feed(request, cosigner)
             body = await _json_body(request, "observations")
-            result = cosigner.commit(feed, body["observations"])
+            result = cosigner.commit(feed, body["observations"], request.remote or "unknown")
             if isinstance(result, CosignRefusal):
-                raise _RefusedError(409, result.detail, result.reason)
+                raise _RefusedError(409, result.detail, result)
         except _RefusedError as refused:
             return web.json_response(refused.body, status=refused.status)
         session_id, nonce = result
@@ -57,7 +60,7 @@ def add_cosign_routes(app: web.Application, cosigner: CoSigner) -> None:
             result = cosigner.sign(feed, request.match_info["session"], body["nonce"])
             if isinstance(result, CosignRefusal):
                 status = 404 if result.reason == "unknown_session" else 409
-                raise _RefusedError(status, result.detail, result.reason)
+                raise _RefusedError(status, result.detail, result)
         except _RefusedError as refused:
             return web.json_response(refused.body, status=refused.status)
         return web.json_response({"share": "0x" + result.to_bytes(32, "big").hex()})

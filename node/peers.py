@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.exceptions import ValidationError
 
@@ -111,7 +112,7 @@ def _identity_problem(
         return "unknown_signer", f"{obs.signer} is not in the feed's signer set"
     try:
         recovered = recover_signer(check.domain, obs)
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, BadSignature) as exc:
         return "bad_signature", f"cannot recover a signer: {exc}"
     if recovered != obs.signer:
         return "bad_signature", f"signature recovers to {recovered}, not {obs.signer}"
@@ -229,16 +230,34 @@ class PeerClient:
             log.exception("peer %s: unexpected failure checking an answer", peer.url)
             return Rejection(peer.url, "malformed", f"{type(exc).__name__}: {exc}")
 
-    async def post(self, peer: Peer, path: str, body: object) -> Any:
-        """POST `body` as JSON to `peer` at `path` (under its URL); the JSON answer, or a
-        `Rejection` (same bounds and reasons as an observation fetch)."""
-        return await self._request(peer, f"{peer.url}{path}", body)
+    async def post(self, peer: Peer, path: str, body: object) -> tuple[int, Any] | Rejection:
+        """POST `body` as JSON to `peer` at `path` (under its URL): the status and the JSON
+        answer (None if it is not JSON), or a `Rejection` when no answer came (timeout,
+        unreachable, too large: the bounds of an observation fetch)."""
+        answer = await self._request(peer, f"{peer.url}{path}", body)
+        if isinstance(answer, Rejection):
+            return answer
+        status, raw = answer
+        try:
+            return status, json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return status, None
 
     async def _fetch(self, peer: Peer, feed: str) -> Any:
         url = f"{peer.url}/v1/feeds/{feed.replace('/', '-')}/observation"
-        return await self._request(peer, url, None)
+        answer = await self._request(peer, url, None)
+        if isinstance(answer, Rejection):
+            return answer
+        status, raw = answer
+        if status != 200:
+            said = raw[:200].decode("utf-8", "replace")  # the peer's error, for the log
+            return Rejection(peer.url, "http_status", f"HTTP {status}: {said}")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Rejection(peer.url, "malformed", f"not JSON: {exc}")
 
-    async def _request(self, peer: Peer, url: str, body: object) -> Any:
+    async def _request(self, peer: Peer, url: str, body: object) -> tuple[int, bytes] | Rejection:
         if self._session is None:
             # No compression: the body bound counts the bytes that arrive, and nothing inflates.
             self._session = aiohttp.ClientSession(
@@ -263,15 +282,9 @@ class PeerClient:
         finally:
             if self._on_latency is not None:
                 self._on_latency(peer.url, time.perf_counter() - started)
-        if status != 200:
-            said = raw[:200].decode("utf-8", "replace")  # the peer's error, for the log
-            return Rejection(peer.url, "http_status", f"HTTP {status}: {said}")
         if len(raw) > MAX_BODY_BYTES:
             return Rejection(peer.url, "too_large", f"body over {MAX_BODY_BYTES} bytes")
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Rejection(peer.url, "malformed", f"not JSON: {exc}")
+        return status, raw
 
 
 async def _read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from audit.journal import Journal, JournalRecord
-from node.cosign import AggregateFeed, CoSigner
-from node.cosign_relay import CosignFailure, cosign
+from node.cosign import AggregateFeed, CoSigner, Freshness
+from node.cosign_relay import Judge, cosign_until_done
 from node.peers import ObservationCheck, PeerClient, Rejection
 from node.records import observation_json
 from node.relay import NoReport, Report, overdue, plan_report, relay_of, signer_order, slot_of
@@ -208,35 +208,38 @@ class QuorumRelay:
         newest: int,
         now_s: int,
     ) -> tuple[Report, bytes] | None:
-        """`plan` co-signed by the members it names, or, when one of them fails, the plan
-        again without it (once); None when no signature came of it."""
+        """`plan` co-signed by the members it names (see `cosign_until_done`); None when no
+        signature came of it."""
         if self.cosigner is None:
             log.error("feed %s is an aggregate feed but this node has no co-signer", feed)
             return None
-        peers = {p.signer: p for p in self._peers.peers}
-        for attempt in (1, 2):
-            result = await cosign(
-                feed, plan.observations, members, self.cosigner, peers, self._peers
-            )
-            if not isinstance(result, CosignFailure):
-                return plan, result
-            log.warning(
-                "feed %s slot %d: co-signing attempt %d failed: %s. Nothing to do unless it "
-                "repeats; then check the nodes named.",
-                feed,
-                slot,
-                attempt,
-                result.detail,
-            )
-            if not result.failed or self.cosigner.address in result.failed:
-                return None
-            remaining = [o for o in plan.observations if o.signer not in result.failed]
-            replanned = plan_report(remaining, members.quorum, policy, last, newest, now_s)
-            if isinstance(replanned, NoReport):
-                log.info("feed %s slot %d: relay sends nothing: %s", feed, slot, replanned.reason)
-                return None
-            plan = replanned
-        return None
+        strict = Freshness(self._settings.max_age_s, self._settings.max_future_s)
+        return await cosign_until_done(
+            feed,
+            plan,
+            self.cosigner,
+            {p.signer: p for p in self._peers.peers},
+            self._peers,
+            Judge(members, strict, lambda: self._clock() / 1000),
+            lambda kept: self._replan(feed, slot, kept, members, policy, last, newest, now_s),
+        )
+
+    def _replan(
+        self,
+        feed: str,
+        slot: int,
+        observations: Sequence[SignedObservation],
+        members: AggregateFeed,
+        policy: PublishPolicy,
+        last: LastPublished | None,
+        newest: int,
+        now_s: int,
+    ) -> Report | None:
+        replanned = plan_report(observations, members.quorum, policy, last, newest, now_s)
+        if isinstance(replanned, NoReport):
+            log.info("feed %s slot %d: relay sends nothing: %s", feed, slot, replanned.reason)
+            return None
+        return replanned
 
     def _watch(
         self,

@@ -60,9 +60,11 @@ def keys_hash(keys: Sequence[Key]) -> bytes:
 
 
 def set_commitment(keys: Sequence[Key]) -> bytes:
-    """The contract's 160-bit commitment to the set: keccak256(aggX || aggParity || keysHash)."""
+    """The contract's 160-bit commitment to the set: keccak256(aggX || aggParity || m ||
+    keysHash), m the number of members (one byte)."""
     total = add(keys)
-    return keccak(total.x.to_bytes(32, "big") + bytes([total.parity]) + keys_hash(keys))[:20]
+    committed = total.x.to_bytes(32, "big") + bytes([total.parity, len(keys)]) + keys_hash(keys)
+    return keccak(committed)[:20]
 
 
 def report_body(entries: Sequence[Entry], set_size: int, *, sort: bool = True) -> bytes:

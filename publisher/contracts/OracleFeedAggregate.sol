@@ -27,8 +27,9 @@ import {FeedBase} from "FeedBase.sol";
 ///   up to the signature: the set, the positions, the values and the timestamps are all signed.
 ///
 /// Signer set commitment (the header's 160 bits): the high 20 bytes of
-/// keccak256(aggX || aggParity || keysHash), keysHash = keccak256(x1 || y1 || ... || xm || ym)
-/// over the members' keys in set order, (aggX, aggParity) the sum of all of them. When every
+/// keccak256(aggX || aggParity || m || keysHash), keysHash = keccak256(x1 || y1 || ... || xm || ym)
+/// over the members' keys in set order, (aggX, aggParity) the sum of all of them, m (one byte)
+/// their number: a report's m is the set's, so its positions name real members. When every
 /// member signed, a report carries aggX, aggParity and keysHash (65 bytes); otherwise it carries
 /// aggX, aggParity and every member's key, and the contract adds up the named ones.
 ///
@@ -228,7 +229,7 @@ contract OracleFeedAggregate is FeedBase {
             if (!ok) revert InvalidSignature();
         }
         bytes20 committed = bytes20(uint160(header));
-        if (bytes20(keccak256(abi.encodePacked(aggX, uint8(aggParity), keysHash))) != committed) {
+        if (bytes20(keccak256(abi.encodePacked(aggX, uint8(aggParity), uint8(m), keysHash))) != committed) {
             revert SignerSetMismatch(committed);
         }
     }
@@ -268,18 +269,48 @@ contract OracleFeedAggregate is FeedBase {
     // ---------------------------------------------------------------- keys
 
     /// @dev The sum of the keys at the positions set in `seen`, of the m keys (x, y) at memory
-    /// `keys`, as (x, parity of y); ok is false when a partial sum degenerates (a key equal or
-    /// opposite to the sum before it), which no honest set meets.
+    /// `keys`, as (x, parity of y); ok is false when the sum is the point at infinity. The
+    /// addition is complete: a running sum equal to the next key doubles, one opposite to it
+    /// becomes the point at infinity and the sum goes on (Python's `add` sums alike).
     function _sum(uint256 keys, uint256 m, uint256 seen)
         private
         view
         returns (uint256 x, uint256 parity, bool ok)
     {
-        ok = true;
         uint256 X;
         uint256 Y;
-        uint256 Z;
+        uint256 Z; // 0: the point at infinity
         assembly {
+            // (X, Y, Z) doubled; y != 0 on this curve, so the result is never infinity.
+            function double(x1, y1, z1) -> x3, y3, z3 {
+                let yy := mulmod(y1, y1, P)
+                let s4 := mulmod(4, mulmod(x1, yy, P), P)
+                let m3 := mulmod(3, mulmod(x1, x1, P), P)
+                x3 := addmod(mulmod(m3, m3, P), sub(P, addmod(s4, s4, P)), P)
+                y3 := addmod(mulmod(m3, addmod(s4, sub(P, x3), P), P), sub(P, mulmod(8, mulmod(yy, yy, P), P)), P)
+                z3 := mulmod(2, mulmod(y1, z1, P), P)
+            }
+            // (X, Y, Z) + (x2, y2, 1) on y^2 = x^3 + 7, complete: equal points double, opposite
+            // ones give the point at infinity (z3 = 0).
+            function addAffine(x1, y1, z1, x2, y2) -> x3, y3, z3 {
+                let z2 := mulmod(z1, z1, P)
+                let h := addmod(mulmod(x2, z2, P), sub(P, x1), P)
+                let r := addmod(mulmod(y2, mulmod(z2, z1, P), P), sub(P, y1), P)
+                switch h
+                case 0 {
+                    switch r
+                    case 0 { x3, y3, z3 := double(x1, y1, z1) }
+                    default { z3 := 0 }
+                }
+                default {
+                    let h2 := mulmod(h, h, P)
+                    let h3 := mulmod(h2, h, P)
+                    let xh2 := mulmod(x1, h2, P)
+                    x3 := addmod(addmod(mulmod(r, r, P), sub(P, h3), P), sub(P, addmod(xh2, xh2, P)), P)
+                    y3 := addmod(mulmod(r, addmod(xh2, sub(P, x3), P), P), sub(P, mulmod(y1, h3, P)), P)
+                    z3 := mulmod(z1, h, P)
+                }
+            }
             for { let j := 0 } lt(j, m) { j := add(j, 1) } {
                 if and(shr(j, seen), 1) {
                     let x2 := mload(add(keys, shl(6, j)))
@@ -290,29 +321,15 @@ contract OracleFeedAggregate is FeedBase {
                         Y := y2
                         Z := 1
                     }
-                    default {
-                        // Mixed Jacobian + affine addition on y^2 = x^3 + 7.
-                        let z2 := mulmod(Z, Z, P)
-                        let h := addmod(mulmod(x2, z2, P), sub(P, X), P)
-                        let r := addmod(mulmod(y2, mulmod(z2, Z, P), P), sub(P, Y), P)
-                        if iszero(h) { ok := 0 }
-                        let h2 := mulmod(h, h, P)
-                        let h3 := mulmod(h2, h, P)
-                        let xh2 := mulmod(X, h2, P)
-                        let x3 := addmod(addmod(mulmod(r, r, P), sub(P, h3), P), sub(P, addmod(xh2, xh2, P)), P)
-                        Y := addmod(mulmod(r, addmod(xh2, sub(P, x3), P), P), sub(P, mulmod(Y, h3, P)), P)
-                        X := x3
-                        Z := mulmod(Z, h, P)
-                    }
+                    default { X, Y, Z := addAffine(X, Y, Z, x2, y2) }
                 }
             }
         }
-        if (!ok || Z == 0) return (0, 0, false);
+        if (Z == 0) return (0, 0, false);
         if (Z == 1) return (X, Y & 1, true);
         uint256 zInverse = _inverse(Z);
         uint256 zInverse2 = mulmod(zInverse, zInverse, P);
-        x = mulmod(X, zInverse2, P);
-        parity = mulmod(Y, mulmod(zInverse2, zInverse, P), P) & 1;
+        return (mulmod(X, zInverse2, P), mulmod(Y, mulmod(zInverse2, zInverse, P), P) & 1, true);
     }
 
     /// @dev z^(p-2) mod p through the modexp precompile.
@@ -407,7 +424,7 @@ contract OracleFeedAggregate is FeedBase {
         assembly {
             keysHash := keccak256(flat, mul(m, KEY_BYTES))
         }
-        bytes20 commitment = bytes20(keccak256(abi.encodePacked(aggX, uint8(aggParity), keysHash)));
+        bytes20 commitment = bytes20(keccak256(abi.encodePacked(aggX, uint8(aggParity), uint8(m), keysHash)));
         delete s_keys;
         for (uint256 j = 0; j < m; ++j) {
             s_keys.push(keys_[j][0]);

@@ -15,12 +15,14 @@ from web3 import AsyncWeb3
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
 
 from node.cosign import AggregateFeed, CoSigner, CosignRefusal, Freshness
-from node.cosign_relay import CosignFailure, cosign
+from node.cosign_relay import CosignFailure, Judge, cosign, cosign_until_done
 from node.http_cosign import add_cosign_routes
 from node.peers import Peer, PeerClient
+from node.relay import Report
 from publisher.eip712 import Domain, SignedObservation
 from publisher.feed_contract import FeedContract
 from publisher.keys import LocalSigner
+from publisher.policy import PublishReason
 from publisher.schnorr import SchnorrSigner
 
 FEED = "BTC/USD"
@@ -70,6 +72,12 @@ def raw(observations: Sequence[SignedObservation]) -> list[dict[str, object]]:
 
 
 DOMAIN = Domain(31337, "0x" + "42" * 20)
+STRICT = Freshness(max_age_s=20, max_future_s=2)
+"""The relay's own window: narrower than the members' (FRESH), as node/app.py sets them."""
+
+
+def judge(feed: AggregateFeed, now: float = NOW) -> Judge:
+    return Judge(feed, STRICT, lambda: now)
 
 
 @pytest.fixture
@@ -110,7 +118,7 @@ async def test_members_co_sign_over_http_and_the_contract_accepts_the_report(
     client = PeerClient(list(peers.values()), timeout_s=5, max_peers=8)
     observations = await observe(group, contract.domain(), [300, 100, 200], now)
 
-    report = await cosign(FEED, observations, feed, signers[0], peers, client)
+    report = await cosign(FEED, observations, feed, signers[0], peers, client, judge(feed, now))
     await client.close()
 
     assert isinstance(report, bytes)
@@ -128,7 +136,7 @@ async def test_a_member_that_cannot_be_reached_is_named(served: list[TestServer]
     client = PeerClient(list(peers.values()), timeout_s=2, max_peers=8)
 
     failure = await cosign(
-        FEED, await observe(group, DOMAIN, [1, 2, 3]), feed, signers[0], peers, client
+        FEED, await observe(group, DOMAIN, [1, 2, 3]), feed, signers[0], peers, client, judge(feed)
     )
     await client.close()
 
@@ -146,7 +154,7 @@ async def test_a_member_whose_share_does_not_verify_is_named(served: list[TestSe
     client = PeerClient(list(peers.values()), timeout_s=5, max_peers=8)
 
     failure = await cosign(
-        FEED, await observe(group, DOMAIN, [1, 2, 3]), feed, signers[0], peers, client
+        FEED, await observe(group, DOMAIN, [1, 2, 3]), feed, signers[0], peers, client, judge(feed)
     )
     await client.close()
 
@@ -300,3 +308,111 @@ async def test_a_co_signing_member_documents_and_serves_the_cosign_routes(
     assert "/v1/feeds/{pair}/cosign/{session}" in doc["paths"]
     assert committed.status == 200
     assert set(answer) == {"session", "nonce"}
+
+
+def report_of(kept: Sequence[SignedObservation], quorum: int) -> Report | None:
+    """The relay's plan of `kept` (no publish policy in these tests), None below quorum."""
+    if len(kept) < quorum:
+        return None
+    ordered = tuple(sorted(kept, key=lambda o: (o.value, int(o.signer, 16))))
+    answer = ordered[(len(ordered) - 1) // 2].value
+    return Report(ordered, answer, min(o.timestamp for o in ordered), PublishReason.HEARTBEAT)
+
+
+async def test_an_observation_aged_out_of_the_relays_window_is_left_out_before_co_signing(
+    served: list[TestServer],
+) -> None:
+    # Member 3 stamps its observation at the edge: fresh when gathered, past the relay's
+    # window when co-signing starts. It is left out; the honest members still co-sign.
+    group = members(4)
+    feed = feed_of(group, 3, DOMAIN)
+    signers = [cosigner(m, feed) for m in group]
+    peers = await serve(signers[1:], served)
+    client = PeerClient(list(peers.values()), timeout_s=5, max_peers=8)
+    observations = await observe(group[:3], DOMAIN, [1, 2, 3]) + await observe(
+        group[3:], DOMAIN, [1_000], NOW - STRICT.max_age_s - 1
+    )
+    plan = report_of(observations, 3)
+    assert plan is not None
+
+    signed = await cosign_until_done(
+        FEED, plan, signers[0], peers, client, judge(feed), lambda kept: report_of(kept, 3)
+    )
+    await client.close()
+
+    assert signed is not None
+    assert [o.signer for o in signed[0].observations] == [m.ecdsa.address for m in group[:3]]
+    assert signed[0].answer == 2
+
+
+async def test_a_member_refusing_an_observation_the_relay_finds_fine_is_left_out(
+    served: list[TestServer],
+) -> None:
+    group = members(3)
+    feed = feed_of(group, 2, DOMAIN)
+    # Member 2 holds a 1 s window: it calls the others' observations stale.
+    narrow = CoSigner(
+        group[2].schnorr, {FEED: feed}, lambda _: True, Freshness(1, 1), lambda: float(NOW)
+    )
+    peers = await serve([cosigner(group[1], feed), narrow], served)
+    client = PeerClient(list(peers.values()), timeout_s=5, max_peers=8)
+    observations = await observe(group, DOMAIN, [1, 2, 3], NOW - 5)
+
+    failure = await cosign(
+        FEED, observations, feed, cosigner(group[0], feed), peers, client, judge(feed)
+    )
+    await client.close()
+
+    assert isinstance(failure, CosignFailure)
+    assert failure.failed == (group[2].schnorr.address,)
+
+
+async def test_a_refusal_over_an_observation_the_relay_finds_wrong_too_leaves_out_its_signer(
+    served: list[TestServer],
+) -> None:
+    group = members(3)
+    feed = feed_of(group, 2, DOMAIN)
+    peers = await serve([cosigner(m, feed) for m in group[1:]], served)
+    client = PeerClient(list(peers.values()), timeout_s=5, max_peers=8)
+    observations = await observe(group, DOMAIN, [1, 2, 3])
+    forged = observations[2]
+    observations[2] = SignedObservation(
+        forged.value + 1, forged.timestamp, forged.signer, forged.signature
+    )
+
+    failure = await cosign(
+        FEED, observations, feed, cosigner(group[0], feed), peers, client, judge(feed)
+    )
+    await client.close()
+
+    assert isinstance(failure, CosignFailure)
+    assert failure.failed == (group[2].schnorr.address,)
+
+
+async def test_one_requester_cannot_push_out_anothers_sessions() -> None:
+    group = members(1)
+    me = cosigner(group[0], feed_of(group, 1, DOMAIN))
+    body = raw(await observe(group, DOMAIN, [5]))
+    kept = me.commit(FEED, body, requester="relay")
+    assert not isinstance(kept, CosignRefusal)
+    for _ in range(40):
+        me.commit(FEED, body, requester="flooder")
+
+    share = me.sign(FEED, kept[0], kept[1].to_hex())
+
+    assert isinstance(share, int)
+
+
+async def test_a_signature_that_recovers_nothing_is_refused_as_bad() -> None:
+    group = members(2)
+    feed = feed_of(group, 2, DOMAIN)
+    observations = await observe(group, DOMAIN, [1, 2])
+    o = observations[1]
+    observations[1] = SignedObservation(
+        o.value, o.timestamp, o.signer, bytes(32) + o.signature[32:]
+    )
+
+    refusal = cosigner(group[0], feed).commit(FEED, raw(observations))
+
+    assert isinstance(refusal, CosignRefusal)
+    assert (refusal.reason, refusal.culprit) == ("bad_signature", group[1].ecdsa.address)

@@ -19,6 +19,7 @@ from feed_helpers import DECIMALS, DESCRIPTION, Chain
 from publisher.aggregate_report import (
     Entry,
     encode_aggregate_report,
+    keys_hash,
     report_body,
     report_digest,
     set_commitment,
@@ -326,3 +327,51 @@ def test_a_report_digest_binds_the_domain() -> None:
         Domain(2, "0x" + "11" * 20), body
     )
     assert len(keccak(body)) == 32
+
+
+async def test_rejects_a_report_whose_set_size_is_not_the_sets(chain: Chain) -> None:
+    # Every member signs a body that claims two more (made-up) members: positions 3 and 4.
+    members = Members.fresh(3)
+    feed = await deploy_aggregate(chain, members, 2)
+    now = await chain.now()
+    entries = [Entry(i, v, now) for i, v in enumerate([1, 2, 3, 100, 100])]
+    body = report_body(entries, 5)
+    s, r = multi_sign(members.secrets, report_digest(feed.domain(), body))
+    total = add(members.keys)
+    report = (
+        body
+        + s.to_bytes(32, "big")
+        + bytes.fromhex(r[2:])
+        + total.x.to_bytes(32, "big")
+        + bytes([total.parity])
+        + keys_hash(members.keys)  # as if every member of a 5-member set had signed
+    )
+
+    error = await rejected_with(call_aggregate_raw(chain, feed.address, report))
+
+    assert error.error_name == "SignerSetMismatch"
+
+
+async def test_a_running_sum_equal_to_the_next_key_doubles(chain: Chain) -> None:
+    # Members 0, 1 and 3 named, member 3's key the sum of 0's and 2's... here of 0's and 1's:
+    # the contract's running sum meets an equal point and must double it, as Python does.
+    a, b, h = Members.fresh(3).secrets
+    members = Members([a, b, h, (a + b) % N])
+    feed = await deploy_aggregate(chain, members, 3)
+    entries = [Entry(p, v, await chain.now()) for p, v in ((0, 10), (1, 20), (3, 30))]
+
+    await feed.submit_report(signed_report(feed.domain(), members, entries), chain.owner)
+
+    assert (await feed.latest_round_data()).answer == 20
+
+
+async def test_a_running_sum_through_the_point_at_infinity_goes_on(chain: Chain) -> None:
+    # Members 0, 1 and 2 cancel out; member 3 named after them is the whole signing key.
+    a, b, h = Members.fresh(3).secrets
+    members = Members([a, b, (-(a + b)) % N, h])
+    feed = await deploy_aggregate(chain, members, 4)
+    entries = entries_at(await chain.now(), [1, 2, 3, 4])
+
+    await feed.submit_report(signed_report(feed.domain(), members, entries), chain.owner)
+
+    assert (await feed.latest_round_data()).answer == 2
