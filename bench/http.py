@@ -1,6 +1,6 @@
 """Benchmark: `GET /v1/feeds/BTC-USD` of the real node app against a bare aiohttp handler.
 
-    .venv/bin/python bench/http.py [--requests 50000] [--concurrency 64] [--rounds 10]
+    .venv/bin/python bench/http.py [--requests 50000] [--concurrency 64] [--rounds 40]
 
 The real server is `oracle-node`'s own app over a node that has completed a round against the
 simulator (its own process): real state, the rate limiter on (set high enough not to refuse),
@@ -380,7 +380,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=50_000, help="per server")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=10, help="turns each server takes")
+    parser.add_argument("--rounds", type=int, default=40, help="turns each server takes")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
