@@ -92,15 +92,20 @@ class ContractChain:
             signer = RemoteSigner(config.remote_signer_url, config.remote_signer_address)
             schnorr = None
         contracts = {}
+
+        def attach(address: str, name: str = "OracleFeed") -> FeedContract:
+            return FeedContract(
+                rpc.primary,
+                address,
+                chain_id,
+                receipt_timeout_s=config.receipt_timeout_s,
+                rpc=rpc,
+                contract=name,
+            )
+
         try:
             for feed, address in addresses.items():
-                contract = FeedContract(
-                    rpc.primary,
-                    address,
-                    chain_id,
-                    receipt_timeout_s=config.receipt_timeout_s,
-                    rpc=rpc,
-                )
+                contract = attach(address)
                 if await contract.report_format() == AGGREGATE_REPORT_FORMAT:
                     if schnorr is None:
                         raise ConfigError(
@@ -109,14 +114,7 @@ class ContractChain:
                             "with the keystore (drop chain.remote_signer_url) or use an "
                             "OracleFeed"
                         )
-                    contract = FeedContract(
-                        rpc.primary,
-                        address,
-                        chain_id,
-                        receipt_timeout_s=config.receipt_timeout_s,
-                        rpc=rpc,
-                        contract="OracleFeedAggregate",
-                    )
+                    contract = attach(address, "OracleFeedAggregate")
                 contracts[feed] = contract
         except BaseException:
             await rpc.close()

@@ -78,14 +78,17 @@ class Key:
 
     @classmethod
     def from_hex(cls, text: str) -> Key:
-        try:
-            raw = bytes.fromhex(text.removeprefix("0x"))
-        except ValueError as exc:
-            raise SchnorrError(f"key {text!r} is not hex") from exc
-        return cls.from_bytes(raw)
+        return cls.from_bytes(_unhex(text, "key"))
 
     def _point(self) -> PublicKey:
         return PublicKey.from_point(self.x, self.y)
+
+
+def _unhex(text: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(text.removeprefix("0x"))
+    except ValueError as exc:
+        raise SchnorrError(f"{what} {text[:140]!r} is not hex") from exc
 
 
 def _key(point: PublicKey) -> Key:
@@ -200,10 +203,7 @@ class PublicNonce:
 
     @classmethod
     def from_hex(cls, text: str) -> PublicNonce:
-        try:
-            raw = bytes.fromhex(text.removeprefix("0x"))
-        except ValueError as exc:
-            raise SchnorrError(f"nonce {text!r} is not hex") from exc
+        raw = _unhex(text, "nonce")
         if len(raw) != 128:
             raise SchnorrError(f"a public nonce is 128 bytes, got {len(raw)}")
         return cls(Key.from_bytes(raw[:64]), Key.from_bytes(raw[64:]))

@@ -196,6 +196,22 @@ abstract contract FeedBase {
             | uint256(uint160(commitment));
     }
 
+    /// @dev The report header's fields: [format][n][m][w][d][base: 8 bytes].
+    function _reportHeader()
+        internal
+        pure
+        returns (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base)
+    {
+        assembly {
+            let lead := calldataload(0)
+            n := byte(1, lead)
+            m := byte(2, lead)
+            w := byte(3, lead)
+            d := byte(4, lead)
+            base := and(shr(152, lead), MASK_64)
+        }
+    }
+
     function _roundData(uint80 roundId)
         private
         view

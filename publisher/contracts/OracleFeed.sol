@@ -247,7 +247,7 @@ contract OracleFeed is FeedBase {
     /// set, named once), the signer set the report carries, freshness, future drift. Reads
     /// the set `fallback` rebuilt at MEM_SET.
     function _explain(uint256 header) private view {
-        (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) = _header();
+        (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) = _reportHeader();
         if (
             msg.data.length < REPORT_HEADER_BYTES || uint8(msg.data[0]) != REPORT_FORMAT || w == 0
                 || w > MAX_VALUE_BYTES || d > MAX_DELTA_BYTES
@@ -305,17 +305,6 @@ contract OracleFeed is FeedBase {
             if (ts > limit) revert TimestampTooFarInFuture(i, uint64(ts), limit);
         }
         revert SignerSetMismatch(committed);
-    }
-
-    function _header() private pure returns (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) {
-        assembly {
-            let lead := calldataload(0)
-            n := byte(1, lead)
-            m := byte(2, lead)
-            w := byte(3, lead)
-            d := byte(4, lead)
-            base := and(shr(152, lead), MASK_64)
-        }
     }
 
     /// @dev Observation `i` of a report with w-byte values and d-byte timestamp offsets.

@@ -127,16 +127,12 @@ contract OracleFeedAggregate is FeedBase {
     /// @dev The report's counts, its observations' stride and where its body ends; refuses a
     /// malformed report (wrong format, widths or length) and one below quorum.
     function _shape(uint256 header) private pure returns (uint256 n, uint256 m, uint256 stride, uint256 end) {
-        uint256 format;
         uint256 w;
         uint256 d;
+        uint256 format;
+        (n, m, w, d,) = _reportHeader();
         assembly {
-            let lead := calldataload(0)
-            format := byte(0, lead)
-            n := byte(1, lead)
-            m := byte(2, lead)
-            w := byte(3, lead)
-            d := byte(4, lead)
+            format := byte(0, calldataload(0))
         }
         stride = 1 + w + d;
         end = REPORT_HEADER_BYTES + n * stride;
@@ -359,7 +355,7 @@ contract OracleFeedAggregate is FeedBase {
 
     /// @dev The first observation stamped `ts`.
     function _firstStamped(uint256 n, uint256 stride, uint256 ts) private pure returns (uint256) {
-        (,, uint256 w, uint256 d, uint256 base) = _lead();
+        (,, uint256 w, uint256 d, uint256 base) = _reportHeader();
         for (uint256 i = 0; i < n; ++i) {
             uint256 delta;
             assembly {
@@ -369,17 +365,6 @@ contract OracleFeedAggregate is FeedBase {
             if (base + delta == ts) return i;
         }
         return n;
-    }
-
-    function _lead() private pure returns (uint256 n, uint256 m, uint256 w, uint256 d, uint256 base) {
-        assembly {
-            let lead := calldataload(0)
-            n := byte(1, lead)
-            m := byte(2, lead)
-            w := byte(3, lead)
-            d := byte(4, lead)
-            base := and(shr(152, lead), MASK_64)
-        }
     }
 
     function _signerCount() internal view override returns (uint256) {

@@ -9,16 +9,12 @@ replays exactly.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import pytest_asyncio
 from web3 import AsyncWeb3
@@ -27,8 +23,13 @@ from audit.journal import Journal
 from node.cluster import Member, NodeProcesses, node_processes, quorum_stack
 from node.devstack import connect
 from publisher.aggregate_report import AGGREGATE_REPORT_FORMAT
-from publisher.errors import TransactionRevertedError
 from publisher.feed_contract import FeedContract, RoundData
+from tests.integration.cluster_support import (
+    cli_json,
+    latest_round,
+    true_price,
+    wait_round_after,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -52,21 +53,11 @@ class Cluster:
     rpc_url: str
 
     async def latest(self) -> RoundData | None:
-        try:
-            return await self.contract.latest_round_data()
-        except TransactionRevertedError:  # NoDataPresent
-            return None
+        return await latest_round(self.contract)
 
     async def wait_round_after(self, round_id: int, timeout_s: float) -> RoundData:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            exited = self.processes.exited()
-            assert not exited, f"nodes exited: {exited}; see {self.members[0].folder.parent}"
-            latest = await self.latest()
-            if latest is not None and latest.round_id > round_id:
-                return latest
-            await asyncio.sleep(0.2)
-        pytest.fail(f"no on-chain round after {round_id} within {timeout_s:.0f} s")
+        folder = self.members[0].folder.parent
+        return await wait_round_after(self.contract, self.processes, folder, round_id, timeout_s)
 
     async def report_of(self, round_id: int) -> bytes:
         """The calldata (the report) of the transaction that made on-chain `round_id`."""
@@ -85,10 +76,7 @@ class Cluster:
         return bytes(tx["input"])
 
     async def truth(self, at_s: int) -> float:
-        url = f"{self.simulator_url}/_sim/truth?at_ms={at_s * 1000}"
-        async with aiohttp.ClientSession() as http, http.get(url) as response:
-            price: float = (await response.json())["prices"][FEED]
-            return price
+        return await true_price(self.simulator_url, FEED, at_s)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -113,16 +101,6 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             )
         finally:
             await w3.provider.disconnect()
-
-
-async def cli_json(*argv: str) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        str(ORACLE_NODE), *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    parsed: dict[str, Any] = json.loads(out)
-    return parsed
 
 
 async def test_co_signed_updates_land_at_the_true_price(cluster: Cluster) -> None:

@@ -11,7 +11,6 @@ and replays exactly.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -29,8 +28,13 @@ from node.cluster import Member, NodeProcesses, node_processes, quorum_stack, sc
 from node.devstack import SIM_VENUES, connect, simulator_process
 from node.peers import ObservationCheck, Peer, check_observation
 from node.relay import relay_of, slot_of
-from publisher.errors import TransactionRevertedError
 from publisher.feed_contract import FeedContract, RoundData
+from tests.integration.cluster_support import (
+    cli_json,
+    latest_round,
+    true_price,
+    wait_round_after,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -60,25 +64,15 @@ class Cluster:
         return [m.address for m in self.members]
 
     async def latest(self) -> RoundData | None:
-        try:
-            return await self.contract.latest_round_data()
-        except TransactionRevertedError:  # NoDataPresent
-            return None
+        return await latest_round(self.contract)
 
     async def round_id(self) -> int:
         latest = await self.latest()
         return 0 if latest is None else latest.round_id
 
     async def wait_round_after(self, round_id: int, timeout_s: float) -> RoundData:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            exited = self.processes.exited()
-            assert not exited, f"nodes exited: {exited}; see {self.members[0].folder.parent}"
-            latest = await self.latest()
-            if latest is not None and latest.round_id > round_id:
-                return latest
-            await asyncio.sleep(0.2)
-        pytest.fail(f"no on-chain round after {round_id} within {timeout_s:.0f} s")
+        folder = self.members[0].folder.parent
+        return await wait_round_after(self.contract, self.processes, folder, round_id, timeout_s)
 
     async def sender_of(self, round_id: int) -> str:
         """Who sent the transaction of on-chain `round_id` (NewRound's indexed startedBy)."""
@@ -96,10 +90,7 @@ class Cluster:
         return AsyncWeb3.to_checksum_address(logs[0]["topics"][2][-20:])
 
     async def truth(self, at_s: int) -> float:
-        url = f"{self.simulator_url}/_sim/truth?at_ms={at_s * 1000}"
-        async with aiohttp.ClientSession() as http, http.get(url) as response:
-            price: float = (await response.json())["prices"][FEED]
-            return price
+        return await true_price(self.simulator_url, FEED, at_s)
 
     def kill(self, index: int) -> None:
         self.processes.kill(index)
@@ -239,15 +230,6 @@ async def test_no_update_lands_with_three_nodes_down_and_updates_resume_when_the
     for index in sorted(cluster.down):
         await cluster.restart(index)
     await cluster.wait_round_after(frozen, timeout_s=60)
-
-
-async def cli_json(*args: str) -> Any:
-    process = await asyncio.create_subprocess_exec(
-        str(ORACLE_NODE), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, f"oracle-node {' '.join(args)}: {err.decode()[-2000:]}"
-    return json.loads(out)
 
 
 async def test_a_relays_journal_verifies_and_replays_exactly(cluster: Cluster) -> None:
