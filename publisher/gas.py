@@ -108,8 +108,7 @@ async def publish_reports(
     if scheme == "schnorr":
         return await _publish_aggregate_reports(w3, sender, signers, reports, new_round_event)
     keys = [LocalSigner(Account.create()) for _ in range(signers)]
-    chain_id = int(await w3.eth.chain_id)
-    manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
+    manager, stamps = await _sender_and_stamps(w3, sender, reports)
     feed = await FeedContract.deploy(
         w3,
         manager,
@@ -119,20 +118,12 @@ async def publish_reports(
         signers,
         new_round_event=new_round_event,
     )
-    now = int((await w3.eth.get_block("latest"))["timestamp"])
-    # Strictly increasing timestamps, all in the past: every report is fresh and valid.
-    start = now - 10 * reports
     outcomes: list[TxOutcome] = []
     last_calldata = b""
-    for k in range(reports):
-        ts = start + 10 * k
-        # Realistic observations: a BTC price with 8 decimals, slightly different per signer,
-        # each stamped by its own node's clock a few seconds apart.
+    for k, ts in enumerate(stamps):
         observations = [
-            await key.sign_observation(
-                feed.domain(), 6_000_000_000_000 + 1_000 * i + k, ts - i % CLOCK_SPREAD_S
-            )
-            for i, key in enumerate(keys)
+            await key.sign_observation(feed.domain(), value, stamp)
+            for key, (value, stamp) in zip(keys, _observed(signers, k, ts), strict=True)
         ]
         outcomes.append(await feed.submit(observations, manager))
         last_calldata = feed.submit_calldata(observations, [k.address for k in keys])
@@ -144,8 +135,7 @@ async def _publish_aggregate_reports(
 ) -> tuple[list[TxOutcome], bytes]:
     secrets_ = [secrets.randbelow(N - 1) + 1 for _ in range(signers)]
     keys = [public_key(x) for x in secrets_]
-    chain_id = int(await w3.eth.chain_id)
-    manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
+    manager, stamps = await _sender_and_stamps(w3, sender, reports)
     feed = await FeedContract.deploy_aggregate(
         w3,
         manager,
@@ -156,22 +146,35 @@ async def _publish_aggregate_reports(
         signers,
         new_round_event=new_round_event,
     )
-    now = int((await w3.eth.get_block("latest"))["timestamp"])
-    start = now - 10 * reports
     outcomes: list[TxOutcome] = []
     report = b""
-    for k in range(reports):
-        ts = start + 10 * k
+    for k, ts in enumerate(stamps):
         # The same observations as the ECDSA path's, under one multi-signature.
         entries = [
-            Entry(i, 6_000_000_000_000 + 1_000 * i + k, ts - i % CLOCK_SPREAD_S)
-            for i in range(signers)
+            Entry(i, value, stamp) for i, (value, stamp) in enumerate(_observed(signers, k, ts))
         ]
         body = report_body(entries, signers)
         s, r_address = multi_sign(secrets_, report_digest(feed.domain(), body))
         report = encode_aggregate_report(body, s, r_address, keys)
         outcomes.append(await feed.submit_report(report, manager))
     return outcomes, report
+
+
+async def _sender_and_stamps(
+    w3: AsyncWeb3[Any], sender: LocalAccount, reports: int
+) -> tuple[TransactionManager, list[int]]:
+    """A transaction manager for `sender`, and one timestamp per report: strictly increasing,
+    all in the past, so every report is fresh and valid."""
+    chain_id = int(await w3.eth.chain_id)
+    manager = TransactionManager(RpcPool([w3]), sender, chain_id, TxSettings(poll_interval_s=0.01))
+    now = int((await w3.eth.get_block("latest"))["timestamp"])
+    return manager, [now - 10 * reports + 10 * k for k in range(reports)]
+
+
+def _observed(signers: int, k: int, ts: int) -> list[tuple[int, int]]:
+    """Report k's (value, timestamp) per signer: a BTC price with 8 decimals, slightly
+    different per signer, each stamped by its own node's clock a few seconds apart."""
+    return [(6_000_000_000_000 + 1_000 * i + k, ts - i % CLOCK_SPREAD_S) for i in range(signers)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,19 @@ def passphrase_file(tmp_path: Path) -> Path:
     return path
 
 
+async def owner_keystore(anvil: Anvil, tmp_path: Path) -> tuple[Path, Path]:
+    """The anvil dev account imported as the deployer's keystore: (keystore, passphrase file)."""
+    keystore, secret = tmp_path / "owner.json", passphrase_file(tmp_path)
+    key_file = tmp_path / "owner.key"
+    key_file.write_text(anvil.dev_keys[0])
+    await asyncio.to_thread(
+        main,
+        ["keys", "import", "--keystore", str(keystore), "--passphrase-file", str(secret),
+         "--key-file", str(key_file)],
+    )  # fmt: skip
+    return keystore, secret
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -130,14 +143,7 @@ async def test_deploy_prints_the_address_as_json_and_the_contract_has_the_signer
 async def test_deploy_without_new_round_makes_a_feed_that_emits_answer_updated_only(
     anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    keystore, secret = tmp_path / "owner.json", passphrase_file(tmp_path)
-    key_file = tmp_path / "owner.key"
-    key_file.write_text(anvil.dev_keys[0])
-    await asyncio.to_thread(
-        main,
-        ["keys", "import", "--keystore", str(keystore), "--passphrase-file", str(secret),
-         "--key-file", str(key_file)],
-    )  # fmt: skip
+    keystore, secret = await owner_keystore(anvil, tmp_path)
     capsys.readouterr()
 
     code = await asyncio.to_thread(
@@ -204,14 +210,7 @@ async def test_deploy_schnorr_makes_an_aggregate_feed_with_the_members_keys(
 ) -> None:
     from publisher.schnorr import Key
 
-    keystore, secret = tmp_path / "owner.json", passphrase_file(tmp_path)
-    key_file = tmp_path / "owner.key"
-    key_file.write_text(anvil.dev_keys[0])
-    await asyncio.to_thread(
-        main,
-        ["keys", "import", "--keystore", str(keystore), "--passphrase-file", str(secret),
-         "--key-file", str(key_file)],
-    )  # fmt: skip
+    keystore, secret = await owner_keystore(anvil, tmp_path)
     members = [member_keystore(tmp_path, capsys, f"member{i}") for i in range(3)]
     capsys.readouterr()
 
