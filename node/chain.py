@@ -62,6 +62,7 @@ class ContractChain:
         signer: Signer,
         contracts: Mapping[str, FeedContract],
         schnorr: SchnorrSigner | None = None,
+        aggregate: Mapping[str, AggregateFeed] | None = None,
     ) -> None:
         self._rpc = rpc
         self._manager = manager
@@ -69,7 +70,7 @@ class ContractChain:
         self._contracts = dict(contracts)
         self.schnorr = schnorr
         """The node's Schnorr side (None with a remote signer)."""
-        self._aggregate: dict[str, AggregateFeed] = {}
+        self._aggregate = dict(aggregate or {})
 
     @classmethod
     async def connect(cls, config: ChainConfig, addresses: Mapping[str, str]) -> ContractChain:
@@ -92,6 +93,7 @@ class ContractChain:
             signer = RemoteSigner(config.remote_signer_url, config.remote_signer_address)
             schnorr = None
         contracts = {}
+        aggregate = {}
 
         def attach(address: str, name: str = "OracleFeed") -> FeedContract:
             return FeedContract(
@@ -115,21 +117,12 @@ class ContractChain:
                             "OracleFeed"
                         )
                     contract = attach(address, "OracleFeedAggregate")
+                    aggregate[feed] = await _members(contract)
                 contracts[feed] = contract
         except BaseException:
             await rpc.close()
             raise
-        chain = cls(rpc, manager, signer, contracts, schnorr)
-        for feed, contract in contracts.items():
-            if contract.contract_name == "OracleFeedAggregate":
-                chain._aggregate[feed] = await chain._read_aggregate(contract)
-        return chain
-
-    async def _read_aggregate(self, contract: FeedContract) -> AggregateFeed:
-        keys = await contract.signer_keys()
-        return AggregateFeed(
-            tuple(k.address for k in keys), tuple(keys), await contract.quorum(), contract.domain()
-        )
+        return cls(rpc, manager, signer, contracts, schnorr, aggregate)
 
     def aggregate_feed(self, feed: str) -> AggregateFeed | None:
         """An aggregate feed's members, keys, quorum and domain (read at start); None for an
@@ -225,6 +218,14 @@ class ContractChain:
         intent = None if intent_id is None else f"{feed}:{intent_id}"
         outcome = await self._contracts[feed].submit_report(report, self._manager, intent=intent)
         return _receipt(outcome)
+
+
+async def _members(contract: FeedContract) -> AggregateFeed:
+    """An aggregate feed's members, keys, quorum and domain, as its contract holds them now."""
+    keys = await contract.signer_keys()
+    return AggregateFeed(
+        tuple(k.address for k in keys), tuple(keys), await contract.quorum(), contract.domain()
+    )
 
 
 def _receipt(outcome: TxOutcome) -> Receipt:
