@@ -13,11 +13,17 @@ transaction that was then sent is exactly what an auditor must never face.
 
 SQLite calls are blocking, so they run on one worker thread; the node's event loop never waits
 on the disk.
+
+A round record also gets its packed columns (`audit.packed`), the values exact replay reads
+without parsing the JSON: stored in `packed` next to the record, in the same SQLite
+transaction, and bound to it by their SHA-256 in the body (`PACKED_KEY`), which the chain
+covers. A journal written before them opens as it is: its records have no columns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import threading
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from audit.canonical import canonical_json, sha256_hex
+from audit.packed import PACKED_KEY, pack_round
 
 GENESIS = "0" * 64
 T = TypeVar("T")
@@ -54,7 +61,20 @@ CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
+CREATE TABLE IF NOT EXISTS packed (
+    seq INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS packed_no_update BEFORE UPDATE ON packed
+BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS packed_no_delete BEFORE DELETE ON packed
+BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
 """
+
+_COLUMNS = (
+    "SELECT r.seq, r.kind, r.round_id, r.feed, r.ts_ms, r.body, r.prev_hash, r.hash, p.data"
+    " FROM records r LEFT JOIN packed p ON p.seq = r.seq"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +89,8 @@ class JournalRecord:
     hash: str
     text: str = ""
     """The body exactly as stored (canonical JSON): what the hash covers."""
+    packed: bytes | None = None
+    """A round record's packed columns (`audit.packed`), when it has them."""
 
 
 def record_hash(
@@ -128,13 +150,21 @@ class Journal:
     async def append(
         self, kind: str, round_id: int, ts_ms: int, body: dict[str, Any], feed: str | None = None
     ) -> JournalRecord:
-        """Append one record, chained to the last, and commit it durably before returning."""
+        """Append one record, chained to the last, and commit it durably before returning.
+
+        A round's body gets `PACKED_KEY` (the hash of its packed columns) when it packs."""
         text = canonical_json(body)
         return await self._run(self._append_sync, kind, round_id, feed, ts_ms, text)
 
     def _append_sync(
         self, kind: str, round_id: int, feed: str | None, ts_ms: int, text: str
     ) -> JournalRecord:
+        parsed = json.loads(text)
+        # Packed from the body as it will be read back, so that verify packs the same bytes.
+        blob = pack_round(parsed) if kind == "round" else None
+        if blob is not None:
+            parsed[PACKED_KEY] = hashlib.sha256(blob).hexdigest()
+            text = canonical_json(parsed)
         with self._lock, self._conn:
             last = self._conn.execute(
                 "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1"
@@ -146,7 +176,9 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, kind, round_id, feed, ts_ms, text, prev, digest),
             )
-        return JournalRecord(seq, kind, round_id, feed, ts_ms, json.loads(text), prev, digest, text)
+            if blob is not None:
+                self._conn.execute("INSERT INTO packed (seq, data) VALUES (?, ?)", (seq, blob))
+        return JournalRecord(seq, kind, round_id, feed, ts_ms, parsed, prev, digest, text, blob)
 
     async def records(
         self, kind: str | None = None, feed: str | None = None, round_id: int | None = None
@@ -158,15 +190,12 @@ class Journal:
         self, kind: str, from_ms: int, to_ms: int, limit: int, feed: str | None = None
     ) -> list[JournalRecord]:
         """Up to `limit` records of `kind` stamped in [from_ms, to_ms], in journal order."""
-        sql = (
-            "SELECT seq, kind, round_id, feed, ts_ms, body, prev_hash, hash FROM records"
-            " WHERE kind = ? AND ts_ms BETWEEN ? AND ?"
-        )
+        sql = _COLUMNS + " WHERE r.kind = ? AND r.ts_ms BETWEEN ? AND ?"
         args: list[object] = [kind, from_ms, to_ms]
         if feed is not None:
-            sql += " AND feed = ?"
+            sql += " AND r.feed = ?"
             args.append(feed)
-        sql += " ORDER BY seq LIMIT ?"
+        sql += " ORDER BY r.seq LIMIT ?"
         args.append(limit)
         rows = await self._run(lambda: self._conn.execute(sql, args).fetchall())
         return [_record(row) for row in rows]
@@ -191,21 +220,21 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _select(
     conn: sqlite3.Connection, kind: str | None, feed: str | None, round_id: int | None = None
 ) -> Iterator[JournalRecord]:
-    sql = "SELECT seq, kind, round_id, feed, ts_ms, body, prev_hash, hash FROM records"
+    sql = _COLUMNS
     where: list[str] = []
     args: list[object] = []
     if round_id is not None:
-        where.append("round_id = ?")
+        where.append("r.round_id = ?")
         args.append(round_id)
     if kind is not None:
-        where.append("kind = ?")
+        where.append("r.kind = ?")
         args.append(kind)
     if feed is not None:
-        where.append("feed = ?")
+        where.append("r.feed = ?")
         args.append(feed)
     if where:
         sql += " WHERE " + " AND ".join(where)
-    for row in conn.execute(sql + " ORDER BY seq", args):
+    for row in conn.execute(sql + " ORDER BY r.seq", args):
         yield _record(row)
 
 
@@ -221,6 +250,7 @@ def _record(row: Any) -> JournalRecord:
         str(row[6]),
         str(row[7]),
         text,
+        row[8],
     )
 
 
