@@ -1,4 +1,5 @@
-"""Verification of a journal on its own: the hash chain, every signature, every outcome's intent.
+"""Verification of a journal on its own: the hash chain, every signature, every outcome's intent,
+every round's packed columns.
 
 What a hash chain cannot show by itself is a cut-off tail (the last records removed together):
 `audit.onchain` closes that gap by checking that every round on chain is in the journal.
@@ -6,6 +7,7 @@ What a hash chain cannot show by itself is a cut-off tail (the last records remo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from eth_utils.exceptions import ValidationError
 
 from audit.journal import JournalRecord, verify_chain
+from audit.packed import PACKED_KEY, pack_round
 from audit.reports import verify_reports
 from audit.signatures import ObservationRecovery
 from publisher.eip712 import Domain, SignedObservation
@@ -81,6 +84,7 @@ def verify_records(records: Sequence[JournalRecord]) -> list[Finding]:
     findings = [Finding(None, None, None, problem) for problem in verify_chain(list(records))]
     findings += _verify_signatures(records)
     findings += _verify_outcomes(records)
+    findings += _verify_packed(records)
     findings += [
         Finding(rec.seq, rec.round_id, rec.feed, problem)
         for rec, problem in verify_reports(records)
@@ -150,3 +154,31 @@ def _verify_outcomes(records: Sequence[JournalRecord]) -> list[Finding]:
             )
         seen.add(key)
     return findings
+
+
+def _verify_packed(records: Sequence[JournalRecord]) -> list[Finding]:
+    findings = []
+    for rec in records:
+        problem = _packed_problem(rec)
+        if problem is not None:
+            findings.append(Finding(rec.seq, rec.round_id, None, problem))
+    return findings
+
+
+def _packed_problem(rec: JournalRecord) -> str | None:
+    """What is wrong with a record's packed columns: they must be stored exactly when a round's
+    body names their hash, hash to it, and be `pack_round` of the body without it."""
+    named = rec.body.get(PACKED_KEY) if rec.kind == "round" else None
+    if named is None:
+        if rec.packed is None:
+            return None
+        return "packed columns are stored, but the record's body does not name them"
+    if rec.packed is None:
+        return f"the body names packed columns ({PACKED_KEY} {named}), but none are stored"
+    digest = hashlib.sha256(rec.packed).hexdigest()
+    if digest != named:
+        return f"packed columns hash to {digest}, but the body names {named}"
+    body = {key: value for key, value in rec.body.items() if key != PACKED_KEY}
+    if pack_round(body) != rec.packed:
+        return "packed columns hash as named but differ from the packing of the body's values"
+    return None
