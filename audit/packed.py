@@ -39,6 +39,7 @@ from audit.packed_encode import pack_round
 from audit.packed_layout import (
     COLUMN_NAMES,
     HEADER,
+    I4,
     MAGIC,
     NULL_ASK,
     NULL_BID,
@@ -82,6 +83,7 @@ __all__ = [
 
 _LENGTHS = np.dtype("<u4")
 _USED_START = COLUMN_NAMES.index("used_start")
+_FIRST_ID = COLUMN_NAMES.index(I4[0][0])
 
 
 @dataclass(frozen=True)
@@ -185,31 +187,29 @@ def unpack_round(data: bytes) -> PackedRound:
             + (f"; reserved field {reserved}, expected 0" if reserved else "")
         )
     columns: list[Any] = []
-    ids: Any = None
     for region in where.regions:
-        array = np.frombuffer(data, region.dtype, region.items, region.offset)
-        columns += region.cut(array)
-        if region.dtype.kind == "i" and region.dtype.itemsize == 4:
-            ids = array
+        columns += region.cut(np.frombuffer(data, region.dtype, region.items, region.offset))
+    ids = columns[_FIRST_ID].base  # the whole int32 region: every string id
     if ids.size and (ids.min() < -1 or ids.max() >= count):
         raise PackedFormatError(
             f"string ids from {ids.min()} to {ids.max()}, but the table holds {count} strings"
         )
-    offsets = columns[_USED_START]
-    if offsets[0] != 0 or offsets[-1] != used or (offsets[1:] < offsets[:-1]).any():
-        raise PackedFormatError(
-            f"used-source offsets {offsets.tolist()} do not run from 0 up to {used}"
-        )
+    offsets = columns[_USED_START].tolist()
+    if offsets[0] != 0 or offsets[-1] != used or offsets != sorted(offsets):
+        raise PackedFormatError(f"used-source offsets {offsets} do not run from 0 up to {used}")
     packed = object.__new__(PackedRound)
     # A frozen dataclass's generated __init__ sets its 48 fields one `object.__setattr__` at
     # a time, most of a decode's cost; the instance's dict takes them all at once.
     fields = vars(packed)
     fields.update(zip(COLUMN_NAMES, columns, strict=True))
-    fields["strings"] = _strings(data, where.strings_offset, count, text_at, text_size)
+    fields["strings"] = string_table(data, where.strings_offset, count, text_at, text_size)
     return packed
 
 
-def _strings(data: bytes, lengths_at: int, count: int, text_at: int, size: int) -> tuple[str, ...]:
+def string_table(
+    data: bytes, lengths_at: int, count: int, text_at: int, size: int
+) -> tuple[str, ...]:
+    """The string table of a packed round (`count` strings, `size` bytes of text)."""
     if count == 0:
         if size:
             raise PackedFormatError(f"{size} bytes of string text, but no strings")

@@ -13,7 +13,7 @@ of the rows, one `set(map(type, column))` per column) rather than value by value
 from __future__ import annotations
 
 import struct
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -95,12 +95,14 @@ def _pack_results(results: list[Any], strings: Strings) -> dict[str, Any]:
     """The result columns: quotes and failures each read column-wise, then interleaved."""
     if results and set(map(type, results)) != {dict}:
         raise NotPackableError
+    types = set(map(dict.get, results, repeat("type", len(results))))
+    if types <= {"quote"}:  # the common round: no venue failed
+        cols = _quote_columns(results, strings)
+        return cols | {"failure": [False] * len(results), "fail_kind": cols["fail_at_ms"]}
     is_quote = [r.get("type") == "quote" for r in results]
     quotes = list(compress(results, is_quote))
     failures = [r for r, q in zip(results, is_quote, strict=True) if not q]
     cols = _quote_columns(quotes, strings)
-    if not failures:
-        return cols | {"failure": [False] * len(quotes), "fail_kind": cols["fail_at_ms"]}
     fails = _failure_columns(failures, strings)
     mask = np.array(is_quote, dtype=bool)
     merged: dict[str, Any] = {"failure": ~mask}
