@@ -5,17 +5,19 @@
 The journal is written by the node's own round service (`OracleNode.run_round`) fed by a
 seeded random walk and a chain stand-in that signs for real (secp256k1, EIP-712) and lands
 every publication. Prints one JSON line:
-{"feed_rounds", "rounds_per_s", "reference_rounds_per_s", "verified_rounds_per_s", "signatures",
-"journal_write_rounds_per_s"}
-`rounds_per_s`: feed-rounds re-planned and compared per second by exact replay
-(`replay_records`: decoding the journaled quotes, aggregation, breakers, publish decisions
-and the comparison of every recorded value); `reference_rounds_per_s`, the baseline of the
-same run: the same replay through the object path (`reference=True`: an `Aggregate` and a
-`FeedPlan` per feed, shaped as JSON and compared in full), whose report the fast one must
-equal; `verified_rounds_per_s`: feed-rounds per second
-through `verify_records` (hash chain, every signature recovered, outcomes matched). Both
-time the work on records already read from SQLite (`Journal.records`, outside the timing), in
-CPU seconds of this process (single-threaded work; other processes' load does not count).
+{"feed_rounds", "rounds_per_s", "by_round_rounds_per_s", "reference_rounds_per_s",
+"verified_rounds_per_s", "signatures", "journal_write_rounds_per_s"}
+`rounds_per_s`: feed-rounds per second of exact replay as `oracle-node replay` runs it
+(`replay_records`): checked on the journal's packed columns, every round at once
+(`node.replay_columns`: decoding the columns, aggregation, breakers, answers, publish decisions
+and the comparison of every recorded value). The baselines of the same run, whose reports it
+must equal: `by_round_rounds_per_s`, the round-by-round replay of the JSON (`columns=False`),
+and `reference_rounds_per_s`, the same through the object path (`reference=True`: an
+`Aggregate` and a `FeedPlan` per feed, shaped as JSON and compared in full).
+`verified_rounds_per_s`: feed-rounds per second through `verify_records` (hash chain, every
+signature recovered, outcomes matched, packed columns equal to the JSON). All time the work on
+records already read from SQLite (`Journal.records`, outside the timing), in CPU seconds of
+this process (single-threaded work; other processes' load does not count).
 `journal_write_rounds_per_s` is wall-clock: it waits on fsync.
 """
 
@@ -164,10 +166,14 @@ async def main() -> None:
     reference = replay_records(records, lambda _: the_rules, reference=True)
     reference_s = time.process_time() - start
     start = time.process_time()
+    by_round = replay_records(records, lambda _: the_rules, columns=False)
+    by_round_s = time.process_time() - start
+    start = time.process_time()
     report = replay_records(records, lambda _: the_rules)
     replay_s = time.process_time() - start
     assert not report.mismatches, report.mismatches[:3]
-    assert report.as_json() == reference.as_json()
+    assert report.checked_on == "columns", "the journal's packed columns were not used"
+    assert report.as_json() == reference.as_json() == by_round.as_json()
     start = time.process_time()
     findings = verify_records(records)
     verify_s = time.process_time() - start
@@ -178,6 +184,7 @@ async def main() -> None:
             {
                 "feed_rounds": report.feed_rounds,
                 "rounds_per_s": round(report.feed_rounds / replay_s),
+                "by_round_rounds_per_s": round(by_round.feed_rounds / by_round_s),
                 "reference_rounds_per_s": round(reference.feed_rounds / reference_s),
                 "verified_rounds_per_s": round(report.feed_rounds / verify_s),
                 "signatures": signatures,

@@ -65,9 +65,7 @@ def describe(
 ) -> str:
     """The reason of a decision; every trip of the round is named."""
     if verdict is Verdict.WITHIN:  # first: most rounds' verdict
-        if m.move is None:
-            return "within every bound"
-        return f"move {m.move:+.2%} {_within(params.max_deviation)}"
+        return within(m.move, params.max_deviation)
     if verdict in (Verdict.TRIPPED, Verdict.HOLDING, Verdict.CONFIRMED, Verdict.RELEASED):
         return _tripped(verdict, trips, m, params, facts)
     if verdict is Verdict.FIRST:
@@ -83,6 +81,25 @@ def describe(
         )
     # Verdict.COOLED, the one left.
     return f"closed: clean for the {params.cooldown_ms / 1000:g}s cooldown after {facts.trip}"
+
+
+_MOVE = "move {:+.2%} {}"
+
+
+def within(move: float | None, max_deviation: float) -> str:
+    """The reason of a `Verdict.WITHIN` round (most rounds): the move against the bound."""
+    if move is None:
+        return "within every bound"
+    return _MOVE.format(move, _within(max_deviation))
+
+
+def within_moves(moves: Sequence[float], max_deviation: float) -> list[str]:
+    """`within(move, max_deviation)` of every move, formatted in one call (exact replay
+    checks the reasons of thousands of rounds at once)."""
+    if not moves:
+        return []
+    template = (_MOVE.replace("{}", _within(max_deviation).replace("{", "{{").replace("}", "}}")) + "\0")
+    return (template * len(moves)).format(*moves).split("\0")[:-1]
 
 
 @cache

@@ -55,7 +55,8 @@ class BatchStep:
     dispersion: Floats
     quote_age_ms: Floats
     rate_per_min: Floats
-    now_ms: int
+    now_ms: int | Ints
+    """The round's time, or one per row (rows of many rounds: exact replay's columns)."""
 
     @property
     def allow(self) -> Bools:
@@ -80,14 +81,13 @@ class BatchStep:
             opt(self.rate_per_min),
         )
         before = self.before.state(i)
-        since = before.since_ms if before.since_ms is not None else self.now_ms
-        half = before.half_open_ms if before.half_open_ms is not None else self.now_ms
+        now_ms = self.now_ms if isinstance(self.now_ms, int) else int(self.now_ms[i])
+        since = before.since_ms if before.since_ms is not None else now_ms
+        half = before.half_open_ms if before.half_open_ms is not None else now_ms
         confirmations = int(self.after.confirmations[i])
         if verdict is Verdict.CONFIRMED:
             confirmations = params.confirm_rounds
-        facts = ReasonFacts(
-            error, confirmations, self.now_ms - since, self.now_ms - half, before.trip
-        )
+        facts = ReasonFacts(error, confirmations, now_ms - since, now_ms - half, before.trip)
         reason = describe(verdict, trips, m, params, facts)
         status = STATUSES[int(self.after.status[i])]
         return Decision(verdict in ALLOWING, status, reason, tuple(str(t) for t in trips), verdict)
@@ -100,12 +100,13 @@ def step_batch(
     dispersion: Floats,
     median_ts_ms: Floats,
     last_published: Floats,
-    now_ms: int,
+    now_ms: int | Ints,
 ) -> BatchStep:
     """Every feed's checks and transition (`circuit_breakers.machine.evaluate`, per feed).
 
     `value` and `dispersion` are NaN without a value; `median_ts_ms` is the median stamp of
     the quotes used (NaN when none); `last_published` NaN when nothing is published.
+    `now_ms` is the round's time, or one time per row when the rows are of several rounds.
     """
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return _step(p, s, value, dispersion, median_ts_ms, last_published, now_ms)
@@ -118,7 +119,7 @@ def _step(
     dispersion: Floats,
     median_ts_ms: Floats,
     last_published: Floats,
-    now_ms: int,
+    now_ms: int | Ints,
 ) -> BatchStep:
     has = ~np.isnan(value)
     has_ref = ~np.isnan(s.reference) & (s.reference != 0)
@@ -160,7 +161,12 @@ def _step(
 
 
 def _transition(
-    p: ParamArrays, s: BreakerArrays, value: Floats, mask: Ints, move: Floats, now_ms: int
+    p: ParamArrays,
+    s: BreakerArrays,
+    value: Floats,
+    mask: Ints,
+    move: Floats,
+    now_ms: int | Ints,
 ) -> tuple[BreakerArrays, Ints]:
     n = value.shape[0]
     has = ~np.isnan(value)

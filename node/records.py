@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from aggregator import Aggregate
-from feeds.quote import FetchResult, Quote
+from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
 from node.pipeline import FeedPlan
 from publisher.eip712 import SignedObservation
 
@@ -79,3 +80,29 @@ def plan_json(plan: FeedPlan, observation: SignedObservation | None) -> dict[str
         "publish": None if plan.publish is None else str(plan.publish),
         "observation": None if observation is None else observation_json(observation),
     }
+
+
+_QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
+_FLOAT_FIELDS = frozenset({"price", "bid", "ask", "volume"})
+_QUOTE_ITEMS = itemgetter(*_QUOTE_FIELDS)
+_FLOAT_ITEMS = itemgetter(*(i for i, name in enumerate(_QUOTE_FIELDS) if name in _FLOAT_FIELDS))
+
+
+def result_from_json(item: Mapping[str, Any]) -> FetchResult:
+    """Rebuild a journaled fetch result, floats bit for bit (non-finite ones from their names)."""
+    if item["type"] == "failure":
+        return FetchFailure(
+            item["source"], item["symbol"], FailureKind(item["kind"]), item["reason"], item["at_ms"]
+        )
+    try:
+        every = _QUOTE_ITEMS(item)
+    except KeyError:  # a record written before a field existed: that field's default
+        pass
+    else:
+        if str not in map(type, _FLOAT_ITEMS(every)):
+            return Quote(*every)
+    values: dict[str, Any] = {k: item[k] for k in _QUOTE_FIELDS if k in item}
+    for name in _FLOAT_FIELDS & values.keys():
+        if isinstance(values[name], str):
+            values[name] = float(values[name])
+    return Quote(**values)

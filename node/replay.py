@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import fields, replace
-from operator import itemgetter
+from dataclasses import replace
 from typing import Any
 
 from audit.canonical import canonical_json
 from audit.journal import JournalRecord
 from circuit_breakers import reset
-from feeds.quote import FailureKind, FetchFailure, FetchResult, Quote
 from node.pipeline import (
     FeedMemory,
     FeedPlan,
@@ -42,46 +40,22 @@ from node.pipeline import (
     plan_feeds,
 )
 from node.records import plan_json
+from node.records import result_from_json as result_from_json  # re-exported
 from node.replay_aggregates import RoundAggregates
+from node.replay_columns import LANDED, Progress
 from node.replay_exact import LazyPlans, same_plan
+from node.replay_proof import prove_exact
 from node.replay_report import FeedTally as FeedTally  # re-exported: the report types
 from node.replay_report import Mismatch as Mismatch
 from node.replay_report import ReplayReport as ReplayReport
 from node.replay_rows import RoundRows
 from publisher.policy import LastPublished
 
-LANDED = frozenset({"confirmed", "reconciled_landed"})
-_QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
-_FLOAT_FIELDS = frozenset({"price", "bid", "ask", "volume"})
-_QUOTE_ITEMS = itemgetter(*_QUOTE_FIELDS)
-_FLOAT_ITEMS = itemgetter(*(i for i, name in enumerate(_QUOTE_FIELDS) if name in _FLOAT_FIELDS))
-
-
 RoundHook = Callable[[JournalRecord, Mapping[str, FeedPlan]], None]
 """Called with each compared round record and its re-planned feeds."""
 
 RulesFor = Callable[[str], RoundRules]
 """config hash -> the rules that config gives (the what-if passes one constant set of rules)."""
-
-
-def result_from_json(item: Mapping[str, Any]) -> FetchResult:
-    """Rebuild a journaled fetch result, floats bit for bit (non-finite ones from their names)."""
-    if item["type"] == "failure":
-        return FetchFailure(
-            item["source"], item["symbol"], FailureKind(item["kind"]), item["reason"], item["at_ms"]
-        )
-    try:
-        every = _QUOTE_ITEMS(item)
-    except KeyError:  # a record written before a field existed: that field's default
-        pass
-    else:
-        if str not in map(type, _FLOAT_ITEMS(every)):
-            return Quote(*every)
-    values: dict[str, Any] = {k: item[k] for k in _QUOTE_FIELDS if k in item}
-    for name in _FLOAT_FIELDS & values.keys():
-        if isinstance(values[name], str):
-            values[name] = float(values[name])
-    return Quote(**values)
 
 
 def replay_records(
@@ -94,6 +68,8 @@ def replay_records(
     to_ms: int | None = None,
     on_round: RoundHook | None = None,
     reference: bool = False,
+    progress: Progress | None = None,
+    columns: bool = True,
 ) -> ReplayReport:
     """Replay every round; compare (exact) or tally differences (what-if) inside the window.
 
@@ -104,36 +80,41 @@ def replay_records(
     `reference` takes every feed of an exact replay through the object path (`plan_feeds`
     on `Aggregate`s, each plan shaped as JSON and compared in full): the same report, the
     reference the fast path is tested and benchmarked against.
+
+    An exact replay without `on_round` is first checked on the journal's packed columns, all
+    rounds at once (`node.replay_proof.prove_exact`); only when that cannot prove every
+    round equal (a difference to name, a journal without columns) does it run round by round.
+    `columns=False` skips that check (tests and the benchmark measure both). `progress` is
+    called with the number of round records replayed so far.
     """
     everything = list(records)
+    if columns and not what_if and not reference and on_round is None:
+        proven = prove_exact(
+            everything,
+            rules_for,
+            result_from_json,
+            feed=feed,
+            from_ms=from_ms,
+            to_ms=to_ms,
+            progress=progress,
+        )
+        if proven is not None:
+            return proven
     aggregates = RoundAggregates(
         everything, lambda rec: rules_for(rec.body["config_hash"]), result_from_json
     )
     replay = _Replay(rules_for, what_if, feed, on_round, aggregates)
     replay.fast = not what_if and not reference
+    done = 0
     for rec in everything:
         inside = (from_ms is None or rec.ts_ms >= from_ms) and (to_ms is None or rec.ts_ms <= to_ms)
-        if rec.kind == "session":
-            paused = {name for name, mem in replay.memory.items() if mem.paused}
-            replay.memory = _session_memory(rec)
-            for name in paused:
-                replay.memory[name] = replace(replay.memory.get(name, FeedMemory()), paused=True)
-        elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
-            replay.landed(rec, inside)
-        elif rec.kind == "chain_update" and rec.feed is not None and not what_if:
-            # A quorum node began this round from what another relay had put on chain.
-            onchain = LastPublished(int(rec.body["answer"]), int(rec.body["updated_at"]))
-            mem = replay.memory.get(rec.feed, FeedMemory())
-            replay.memory[rec.feed] = replace(mem, published=onchain)
-        elif rec.kind == "breaker_reset" and rec.feed is not None:
-            # The live node applied the operator's reset just before this round id's plan.
-            mem = replay.memory.get(rec.feed, FeedMemory())
-            replay.memory[rec.feed] = replace(mem, breaker=reset(mem.breaker))
-        elif rec.kind == "feed_paused" and rec.feed is not None:
-            mem = replay.memory.get(rec.feed, FeedMemory())
-            replay.memory[rec.feed] = replace(mem, paused=bool(rec.body["paused"]))
-        elif rec.kind == "round":
+        if rec.kind == "round":
             replay.round(rec, inside)
+            done += 1
+            if progress is not None:
+                progress(done)
+        else:
+            replay.event(rec, inside)
     return replay.report
 
 
@@ -155,6 +136,28 @@ class _Replay:
         self.report = ReplayReport(what_if=what_if)
         self._feeds: dict[int, tuple[RoundRules, list[str], list[tuple[str, FeedRule, bool]]]] = {}
         self.fast = not what_if
+
+    def event(self, rec: JournalRecord, inside: bool) -> None:
+        """What a record other than a round changes in the feeds' memory."""
+        if rec.kind == "session":
+            paused = {name for name, mem in self.memory.items() if mem.paused}
+            self.memory = _session_memory(rec)
+            for name in paused:
+                self.memory[name] = replace(self.memory.get(name, FeedMemory()), paused=True)
+        elif rec.kind == "outcome" and rec.feed is not None and rec.body.get("status") in LANDED:
+            self.landed(rec, inside)
+        elif rec.kind == "chain_update" and rec.feed is not None and not self.what_if:
+            # A quorum node began this round from what another relay had put on chain.
+            onchain = LastPublished(int(rec.body["answer"]), int(rec.body["updated_at"]))
+            mem = self.memory.get(rec.feed, FeedMemory())
+            self.memory[rec.feed] = replace(mem, published=onchain)
+        elif rec.kind == "breaker_reset" and rec.feed is not None:
+            # The live node applied the operator's reset just before this round id's plan.
+            mem = self.memory.get(rec.feed, FeedMemory())
+            self.memory[rec.feed] = replace(mem, breaker=reset(mem.breaker))
+        elif rec.kind == "feed_paused" and rec.feed is not None:
+            mem = self.memory.get(rec.feed, FeedMemory())
+            self.memory[rec.feed] = replace(mem, paused=bool(rec.body["paused"]))
 
     def landed(self, rec: JournalRecord, inside: bool) -> None:
         assert rec.feed is not None

@@ -37,6 +37,9 @@ class ReplayReport:
     mismatches: list[Mismatch] = field(default_factory=list)
     feeds: dict[str, FeedTally] = field(default_factory=dict)
     what_if: bool = False
+    checked_on: str = "rounds"
+    """How the exact replay was checked: "columns" (the packed columns, every round at once:
+    `node.replay_columns`) or "rounds" (the JSON, round by round)."""
 
     def gas_estimate(self, feed: str) -> tuple[int, int]:
         """(gas spent, gas the replay would spend) at the recorded mean gas per publication."""

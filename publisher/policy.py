@@ -69,12 +69,12 @@ def _deviates(threshold: float, last: int, answer: int) -> bool:
     |answer - last| * d >= n * |last| in integers (no rational built per check)."""
     if last == 0:
         return answer != 0
-    numerator, denominator = _ratio(threshold)
+    numerator, denominator = threshold_ratio(threshold)
     return abs(answer - last) * denominator >= numerator * abs(last)
 
 
 @cache
-def _ratio(threshold: float) -> tuple[int, int]:
+def threshold_ratio(threshold: float) -> tuple[int, int]:
     """The threshold as the exact ratio of the decimal it was written as, in lowest terms.
 
     Fraction(repr(...)) reads 0.005 as exactly 1/200, not its binary approximation. A node

@@ -1,0 +1,411 @@
+"""Exact replay's columnar check of one chunk: rounds under one config, all feeds at once.
+
+`Checker.check(chunk)` re-runs the live node's round on the chunk's packed columns
+(`node.replay_columns` explains why each feed-round may start from its recorded predecessor):
+- aggregation: the rounds' quotes as one tall grid (`aggregator.vector.aggregate_batch`);
+- breakers: one `circuit_breakers.vector.step_batch` over every feed-round, from the recorded
+  states before them;
+- answers: the recorded answer is accepted when value x 10^decimals lies within
+  0.5 - 4 ulp of it, which proves `to_answer` gives it (the shortest decimal of the value is
+  within 1.5 ulp of that product); any other row calls `to_answer`;
+- publish decisions: `decide_publish`'s rule in int64 where it cannot overflow, else the
+  function itself.
+
+Every recorded field of a regular row is compared with the replayed one, floats bit for bit.
+A row that is not regular on either side (a rejected source, no value, a breaker that did not
+just pass its round) goes through the live node's `plan_feed` and the full JSON comparison,
+one by one. The check answers only yes or no: any difference sends the whole replay to the
+sequential path, which names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aggregator.batch import QuoteBatch
+from aggregator.layout import USED
+from aggregator.vector import VectorRound, aggregate_batch
+from audit.canonical import canonical_json
+from audit.journal import JournalRecord
+from audit.packed import (
+    NULL_CANDIDATE,
+    NULL_HALF_OPEN,
+    NULL_REFERENCE,
+    NULL_REFERENCE_MS,
+    NULL_SINCE,
+    NULL_VARIANCE,
+    PackedFormatError,
+)
+from circuit_breakers.arrays import NONE, STATUSES, TRIPS, BreakerArrays
+from circuit_breakers.reasons import within, within_moves
+from circuit_breakers.types import Verdict
+from circuit_breakers.vector import VERDICTS, BatchStep, step_batch
+from feeds.quote import FailureKind
+from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_feed
+from node.records import plan_json
+from node.replay_aggregates import LazyResults
+from node.replay_columns import (
+    Bools,
+    Ints,
+    JournalColumns,
+    Progress,
+    ResultReader,
+    RoundInputs,
+    Scan,
+)
+from node.replay_config import SAFE, ChunkConfig, Tiles, lookup, reset_all, stacked_quotes
+from node.replay_report import FeedTally, ReplayReport
+from publisher.answer import to_answer
+from publisher.policy import LastPublished, PublishReason, decide_publish
+
+Floats = NDArray[np.float64]
+
+
+def _same(a: Floats, b: Floats) -> Bools:
+    """Bit-for-bit equality of two float arrays (NaN equals NaN of the same bits)."""
+    return np.asarray(a.view(np.int64) == b.view(np.int64))
+
+
+def prove_exact(
+    records: Sequence[JournalRecord],
+    rules_for: Callable[[str], RoundRules],
+    read: ResultReader,
+    *,
+    feed: str | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    progress: Progress | None = None,
+) -> ReplayReport | None:
+    """The exact replay's report when every round checks against its recorded predecessor;
+    None when the sequential replay must run (see the module's docstring)."""
+    from node.replay_proof import Checker
+
+    scan = Scan(rules_for, feed)
+    try:
+        for rec in records:
+            inside = (from_ms is None or rec.ts_ms >= from_ms) and (
+                to_ms is None or rec.ts_ms <= to_ms
+            )
+            if not scan.record(rec, inside):
+                return None
+        if not scan.rounds:
+            return scan.report
+        columns = scan.columns()
+    except (PackedFormatError, KeyError, TypeError, ValueError, OverflowError):
+        return None
+    checker = Checker(columns, scan.report, read, feed)
+    done = 0
+    for chunk in scan.chunks():
+        if not checker.check(chunk):
+            return None
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    return scan.report
+
+
+class Checker:
+    """Checks chunks of a journal's rounds against its packed columns, tallying the report."""
+
+    def __init__(
+        self, columns: JournalColumns, report: ReplayReport, read: ResultReader, only: str | None
+    ) -> None:
+        self.c = columns
+        self.report = report
+        self.read = read
+        self.only = only
+        strings = columns.strings
+        size = len(strings.ids)
+        self.status_gid = np.array([strings.id(str(s)) for s in STATUSES], dtype=np.int64)
+        self.verdict_gid = np.array([strings.id(str(v)) for v in VERDICTS], dtype=np.int64)
+        self.publish_gid = {r: strings.id(str(r)) for r in PublishReason}
+        self.bad_data = strings.id(str(FailureKind.BAD_DATA))
+        self.status_code = lookup(size, self.status_gid)
+        self.trip_code = lookup(size, np.array([strings.id(str(t)) for t in TRIPS]))
+        self.within = VERDICTS.index(Verdict.WITHIN)
+        self._configs: dict[int, ChunkConfig] = {}
+
+    def config(self, rules: RoundRules) -> ChunkConfig:
+        known = self._configs.get(id(rules))
+        if known is None or known.rules is not rules:
+            known = self._configs[id(rules)] = ChunkConfig(rules, self.c.strings)
+        return known
+
+    def check(self, chunk: Sequence[RoundInputs]) -> bool:
+        """Does every feed-round of `chunk` reproduce its record? Tallies it when so."""
+        cfg = self.config(chunk[0].rules)
+        if not cfg.supported:
+            return False
+        t = cfg.tiles(len(chunk))
+        f = self.c.feeds
+        idx = (np.array([x.row0 for x in chunk])[:, None] + cfg.rank[None, :]).ravel()
+        if not np.array_equal(f["feed"][idx], t.feed_gid):
+            return False  # the round recorded other feeds than its config has
+        times = np.array([x.rec.ts_ms for x in chunk], dtype=np.int64)
+        row_ts = np.repeat(times, cfg.feeds)
+        tall = stacked_quotes(self.c.results, chunk, cfg, self.bad_data)
+        if tall is None:
+            return False
+        whole = aggregate_batch(t.layout, tall, int(times[0]), row_ts)
+        inputs = _Inputs(self.c, chunk)
+        before = self.states(inputs.prior, inputs.reset)
+        if before is None:
+            return False
+        scale = 10.0**t.decimals
+        last = np.where(inputs.has_pub, inputs.pub_answer.astype(np.float64) / scale, np.nan)
+        median = whole.median_used_ts_ms() if cfg.staleness else np.full(len(idx), np.nan)
+        step = step_batch(t.params, before, whole.value, whole.dispersion, median, last, row_ts)
+        used = (whole.code == USED) & t.layout.slot_valid
+        clean = ~np.isnan(whole.value) & (used.sum(axis=1) == t.widths)
+        vec = clean & f["regular"][idx] & (step.verdict == self.within)
+        ok = self.same_aggregates(idx, whole, tall, t, vec)
+        ok &= self.same_breakers(idx, step, t)
+        answer = f["answer"][idx]
+        ok &= self.same_answers(whole.value, answer, t.decimals, vec)
+        ok &= f["publish"][idx] == self.publish_ids(step.allow, answer, inputs, row_ts, t)
+        if not (ok | ~vec).all():
+            return False
+        publishes = f["publish"][idx] != -1
+        holds = ~f["allow"][idx]
+        for i in np.flatnonzero(~vec).tolist():
+            row = self.scalar_row(chunk, cfg, whole, tall, before, inputs, i)
+            if row is None:
+                return False
+            publishes[i], holds[i] = row
+        self.tally(chunk, cfg, publishes, holds)
+        return True
+
+    def states(self, prior: Ints, reset: Bools) -> BreakerArrays | None:
+        """The breaker states the chunk's feed-rounds start from: the recorded state of each
+        feed's previous round, a closed breaker after a node start, an operator's reset
+        applied; None when a recorded state is not one the breaker machine writes."""
+        f = self.c.feeds
+        fresh = prior < 0
+        p = np.where(fresh, 0, prior)
+        nulls = f["state_nulls"][p]
+        status = self.status_code[f["state_status"][p]]
+        raw_trip = f["state_trip"][p]
+        trip = np.where(raw_trip >= 0, self.trip_code[np.maximum(raw_trip, 0)], -1)
+        bad = (status < 0) | (trip < -1) | (nulls & NULL_VARIANCE > 0)
+        if (bad & ~fresh).any():
+            return None
+        states = BreakerArrays(
+            status,
+            np.where(nulls & NULL_SINCE, NONE, f["state_since_ms"][p]),
+            np.where(nulls & NULL_CANDIDATE, np.nan, f["state_candidate"][p]),
+            f["state_confirmations"][p].astype(np.int64),
+            trip,
+            np.where(nulls & NULL_HALF_OPEN, NONE, f["state_half_open_ms"][p]),
+            np.where(nulls & NULL_REFERENCE, np.nan, f["state_reference"][p]),
+            np.where(nulls & NULL_REFERENCE_MS, NONE, f["state_reference_ms"][p]),
+            f["state_variance"][p].astype(np.float64),
+            f["state_samples"][p].astype(np.int64),
+            f["state_rebase"][p].astype(bool),
+        ).where(fresh, lambda: BreakerArrays.closed(len(prior)))
+        return states.where(reset, lambda: reset_all(states))
+
+    def same_aggregates(
+        self, idx: Ints, whole: VectorRound, tall: QuoteBatch, t: Tiles, vec: Bools
+    ) -> Bools:
+        f, u = self.c.feeds, self.c.used
+        ok: Bools = (
+            _same(f["value"][idx], whole.value)
+            & _same(f["dispersion"][idx], whole.dispersion)
+            & _same(f["band_low"][idx], whole.band_low)
+            & _same(f["band_high"][idx], whole.band_high)
+            & (f["estimator"][idx] == t.estimator)
+            & (f["used_count"][idx] == t.widths)
+        )
+        if not vec.any():
+            return ok
+        total = len(u["used_source"])
+        if total == 0:
+            return np.zeros(len(idx), dtype=bool)
+        valid = t.valid & ok[:, None]
+        at = np.where(valid, f["used_first"][idx][:, None] + np.arange(t.valid.shape[1]), 0)
+        at = np.minimum(at, total - 1)
+        same = (
+            (u["used_source"][at] == t.venue)
+            & (u["used_symbol"][at] == t.symbol)
+            & _same(u["used_price"][at], np.take_along_axis(whole.price, t.slot, axis=1))
+            & _same(u["used_raw"][at], tall.price[t.market])
+            & (u["used_ts_ms"][at] == tall.ts_ms[t.market])
+            & _same(u["used_weight"][at], np.take_along_axis(whole.weight, t.slot, axis=1))
+        )
+        return np.asarray(ok & (same | ~valid).all(axis=1), dtype=bool)
+
+    def same_breakers(self, idx: Ints, step: BatchStep, t: Tiles) -> Bools:
+        f = self.c.feeds
+        after = step.after
+        nulls = f["state_nulls"][idx]
+        raw_trip = f["state_trip"][idx]
+        trip = np.where(raw_trip >= 0, self.trip_code[np.maximum(raw_trip, 0)], -1)
+        ok: Bools = (
+            (f["verdict"][idx] == self.verdict_gid[step.verdict])
+            & (f["allow"][idx] == step.allow)
+            & (f["status"][idx] == self.status_gid[after.status])
+            & (f["trips"][idx] == step.trips)
+            & (f["state_status"][idx] == self.status_gid[after.status])
+            & (np.where(nulls & NULL_SINCE, NONE, f["state_since_ms"][idx]) == after.since_ms)
+            & _same(
+                np.where(nulls & NULL_CANDIDATE, np.nan, f["state_candidate"][idx]),
+                after.candidate,
+            )
+            & (f["state_confirmations"][idx] == after.confirmations)
+            & (trip == after.trip)
+            & (
+                np.where(nulls & NULL_HALF_OPEN, NONE, f["state_half_open_ms"][idx])
+                == after.half_open_ms
+            )
+            & _same(
+                np.where(nulls & NULL_REFERENCE, np.nan, f["state_reference"][idx]),
+                after.reference,
+            )
+            & (
+                np.where(nulls & NULL_REFERENCE_MS, NONE, f["state_reference_ms"][idx])
+                == after.reference_ms
+            )
+            & _same(f["state_variance"][idx], after.variance)
+            & ((nulls & NULL_VARIANCE) == 0)
+            & (f["state_samples"][idx] == after.samples)
+            & (f["state_rebase"][idx] == after.rebase)
+        )
+        # The reason of a WITHIN round, formatted by the breaker's own `within_moves`.
+        rows = np.flatnonzero(step.verdict == self.within)
+        move = step.move[rows]
+        expected = np.full(len(rows), self.c.strings.ids.get(within(None, 0.0), -2))
+        ids = self.c.strings.ids.get
+        bounds = t.max_deviation[rows]
+        for bound in np.unique(bounds).tolist():
+            some = (bounds == bound) & ~np.isnan(move)
+            texts = within_moves(move[some].tolist(), bound)
+            expected[some] = [ids(text, -2) for text in texts]
+        ok[rows] &= f["reason"][idx][rows] == expected
+        return ok
+
+    def same_answers(self, value: Floats, answer: Ints, decimals: Ints, vec: Bools) -> Bools:
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = value * 10.0**decimals
+            close = np.abs(x - answer.astype(np.float64)) <= 0.5 - 4 * np.spacing(np.abs(x))
+        proven: Bools = np.isfinite(x) & (np.abs(answer) < 2**53) & close
+        ok: Bools = proven.copy()
+        for i in np.flatnonzero(vec & ~proven).tolist():
+            try:
+                ok[i] = to_answer(float(value[i]), int(decimals[i])) == int(answer[i])
+            except ValueError:
+                ok[i] = False
+        return ok
+
+    def publish_ids(
+        self, allow: Bools, answer: Ints, inputs: _Inputs, row_ts: Ints, t: Tiles
+    ) -> Ints:
+        """Per row, the id of `decide_publish`'s reason as `plan_feed` asks it (-1: none)."""
+        has, last, at = inputs.has_pub, inputs.pub_answer, inputs.pub_at
+        now_s = row_ts // 1000
+        asked = allow & t.on_chain & (~has | (now_s > at)) & ~inputs.paused
+        diff = np.abs(answer - last)
+        safe = (diff < SAFE // t.den) & (np.abs(last) < SAFE // t.num)
+        deviates = np.where(last == 0, answer != 0, diff * t.den >= t.num * np.abs(last))
+        g = self.publish_gid
+        ids = np.where(
+            ~has,
+            g[PublishReason.FIRST],
+            np.where(
+                deviates,
+                g[PublishReason.DEVIATION],
+                np.where(now_s - at >= t.heartbeat, g[PublishReason.HEARTBEAT], -1),
+            ),
+        )
+        ids = np.where(asked, ids, -1)
+        for i in np.flatnonzero(asked & has & ~safe).tolist():
+            policy = t.policies[i]
+            reason = decide_publish(
+                policy, LastPublished(int(last[i]), int(at[i])), int(answer[i]), int(now_s[i])
+            )
+            ids[i] = -1 if reason is None else g[reason]
+        return np.asarray(ids, dtype=np.int64)
+
+    def scalar_row(
+        self,
+        chunk: Sequence[RoundInputs],
+        cfg: ChunkConfig,
+        whole: VectorRound,
+        tall: QuoteBatch,
+        before: BreakerArrays,
+        inputs: _Inputs,
+        i: int,
+    ) -> tuple[bool, bool] | None:
+        """Row i through `plan_feed` and the full comparison: (publishes, holds) as recorded,
+        or None when it differs from its record."""
+        r, feed = divmod(i, cfg.feeds)
+        x = chunk[r]
+        name, rule = cfg.names[feed], x.rules.feeds[feed]
+        m = cfg.markets
+        view = QuoteBatch(
+            tall.status[r * m : (r + 1) * m],
+            tall.price[r * m : (r + 1) * m],
+            tall.bid[r * m : (r + 1) * m],
+            tall.ask[r * m : (r + 1) * m],
+            tall.has_book[r * m : (r + 1) * m],
+            tall.ts_ms[r * m : (r + 1) * m],
+            tall.volume[r * m : (r + 1) * m],
+            LazyResults(x.rec.body["results"], self.read),
+        )
+        rows = whole.section(r * cfg.feeds, (r + 1) * cfg.feeds, cfg.layout, view, x.rec.ts_ms)
+        agg = rows.aggregate_row(feed)
+        published = (
+            LastPublished(int(inputs.pub_answer[i]), int(inputs.pub_at[i]))
+            if inputs.has_pub[i]
+            else None
+        )
+        memory = FeedMemory(before.state(i), published, bool(inputs.paused[i]))
+        stamps = [s.ts_ms for s in agg.used] if rule.breaker.max_quote_age_ms is not None else ()
+        step = plan_feed(rule, memory, agg.value, agg.dispersion, agg.error, stamps, x.rec.ts_ms)
+        recorded = x.rec.body["feeds"].get(name)
+        if not isinstance(recorded, dict):
+            return None
+        recorded = {k: v for k, v in recorded.items() if k != "observation"}
+        replayed = plan_json(FeedPlan(name, agg, *step), None)
+        replayed.pop("observation", None)
+        if recorded != replayed and canonical_json(recorded) != canonical_json(replayed):
+            return None
+        breaker = recorded.get("breaker") or {}
+        value = (recorded.get("aggregate") or {}).get("value")
+        return recorded.get("publish") is not None, breaker.get("allow") is False and (
+            value is not None
+        )
+
+    def tally(
+        self, chunk: Sequence[RoundInputs], cfg: ChunkConfig, publishes: Bools, holds: Bools
+    ) -> None:
+        inside = np.array([x.inside for x in chunk], dtype=bool)
+        self.report.rounds += int(inside.sum())
+        counted = inside[:, None] & cfg.counted(self.only)[None, :]
+        rounds = counted.sum(axis=0)
+        pubs = (publishes.reshape(counted.shape) & counted).sum(axis=0)
+        held = (holds.reshape(counted.shape) & counted).sum(axis=0)
+        self.report.feed_rounds += int(rounds.sum())
+        for f in np.flatnonzero(rounds).tolist():
+            tally = self.report.feeds.setdefault(cfg.names[f], FeedTally())
+            tally.rounds += int(rounds[f])
+            tally.publications += int(pubs[f])
+            tally.replay_publications += int(pubs[f])
+            tally.holds += int(held[f])
+            tally.replay_holds += int(held[f])
+
+
+class _Inputs:
+    """What the chunk's feed-rounds start from (`JournalColumns.inputs`), one row each."""
+
+    def __init__(self, columns: JournalColumns, chunk: Sequence[RoundInputs]) -> None:
+        rows = slice(chunk[0].row0, chunk[-1].row0 + chunk[-1].feeds)
+        given = columns.inputs
+        self.prior = given["prior"][rows]
+        self.reset = given["reset"][rows]
+        self.has_pub = given["has_published"][rows]
+        self.pub_answer = given["published_answer"][rows]
+        self.pub_at = given["published_at"][rows]
+        self.paused = given["paused"][rows]
