@@ -173,10 +173,8 @@ class Scan:
         self.rounds: list[RoundInputs] = []
         self.blobs: list[bytes] = []
         self.fid: dict[str, int] = {}
-        self.names: dict[
-            int, tuple[RoundRules, list[int], list[int], Callable[[list[Any]], Any]]
-        ] = {}
-        """Per rules (by id, kept with them): feed ids, sorted ranks, a getter of both."""
+        self.names: dict[int, tuple[RoundRules, list[int], list[int], Any, slice | None]] = {}
+        """Per rules (by id, kept with them): what `_feed_ids` returns."""
         self.state: dict[str, list[Any]] = {
             "prior": [], "reset": [], "has_published": [],
             "published_answer": [], "published_at": [], "paused": [],
@@ -237,14 +235,18 @@ class Scan:
         if rec.packed is None:
             return False
         rules = self.rules_for(rec.body["config_hash"])
-        fids, rank, get = self._feed_ids(rules)
+        fids, rank, get, run = self._feed_ids(rules)
         state, inputs = self.state, self.inputs
         for key in _INPUTS:
             inputs[key] += get(state[key])
         prior, reset, rows = state["prior"], state["reset"], self.rows
-        for f, r in zip(fids, rank, strict=True):
-            prior[f] = rows + r
-            reset[f] = False
+        if run is not None:
+            prior[run] = map(rows.__add__, rank)
+            reset[run] = [False] * len(fids)
+        else:
+            for f, r in zip(fids, rank, strict=True):
+                prior[f] = rows + r
+                reset[f] = False
         self.blobs.append(rec.packed)
         self.rounds.append(RoundInputs(rec, rules, inside, rows, len(fids)))
         self.rows += len(fids)
@@ -252,14 +254,18 @@ class Scan:
 
     def _feed_ids(
         self, rules: RoundRules
-    ) -> tuple[list[int], list[int], Callable[[list[Any]], Any]]:
+    ) -> tuple[list[int], list[int], Callable[[list[Any]], Any], slice | None]:
+        """The rules' feed ids, sorted ranks, a getter of their values from the per-feed
+        lists, and the slice of those lists they are when their ids run in order."""
         known = self.names.get(id(rules))
         if known is None or known[0] is not rules:
             fids = [self.feed_id(r.spec.feed) for r in rules.feeds]
             get = itemgetter(*fids) if len(fids) > 1 else (lambda values: [values[fids[0]]])
+            span = run_of(fids)
+            run = slice(*span) if fids == list(range(*span)) else None
             # The rules are kept with their ids, so their id is not reused meanwhile.
-            known = self.names[id(rules)] = (rules, fids, sorted_rank(rules).tolist(), get)
-        return known[1], known[2], known[3]
+            known = self.names[id(rules)] = (rules, fids, sorted_rank(rules).tolist(), get, run)
+        return known[1], known[2], known[3], known[4]
 
     def columns(self) -> JournalColumns:
         """Every round's columns end to end, string ids numbered journal-wide."""
@@ -304,6 +310,12 @@ class Scan:
 
 
 _FLAGS = frozenset({"reset", "has_published", "paused"})
+
+
+def run_of(ids: list[int]) -> tuple[int, int]:
+    """The range ids would span if they ran in order from the first."""
+    first = ids[0] if ids else 0
+    return first, first + len(ids)
 
 
 def sorted_rank(rules: RoundRules) -> Ints:

@@ -117,6 +117,8 @@ class Tiles:
         self.den = np.tile(cfg.den, rounds)
         self.heartbeat = np.tile(cfg.heartbeat, rounds)
         self.max_deviation = np.tile(cfg.max_deviation, rounds)
+        self.bounds = sorted(set(cfg.max_deviation.tolist()))
+        """The distinct deviation bounds (each reason's fixed end)."""
         self.policies = [r.policy for r in cfg.rules.feeds] * rounds
 
 

@@ -279,7 +279,7 @@ class Checker:
         expected = np.full(len(rows), self.c.strings.ids.get(within(None, 0.0), -2))
         ids = self.c.strings.ids.get
         bounds = t.max_deviation[rows]
-        for bound in np.unique(bounds).tolist():
+        for bound in t.bounds:
             some = (bounds == bound) & ~np.isnan(move)
             texts = within_moves(move[some].tolist(), bound)
             expected[some] = [ids(text, -2) for text in texts]
