@@ -69,7 +69,7 @@ def unpack_rounds(blobs: Sequence[bytes]) -> PackedRounds:
             first += starts // dtype.itemsize
             columns[name] = items[_gather(first, rows[kind])]
     strings = [string_table(blob, *h[3:]) for blob, h in zip(blobs, heads, strict=True)]
-    _check_ids(columns, [len(s) for s in strings], results, feeds, used)
+    _check_ids(joined, starts, heads, [len(s) for s in strings])
     _split_offsets(columns, feeds, used)
     return PackedRounds(columns, results, feeds, used, strings)
 
@@ -117,16 +117,20 @@ def _gather(first: Ints, count: Ints) -> Ints:
 
 
 def _check_ids(
-    columns: dict[str, Any], tables: list[int], results: Ints, feeds: Ints, used: Ints
+    joined: bytes, starts: Ints, heads: Sequence[tuple[int, ...]], tables: list[int]
 ) -> None:
-    size = np.array(tables, dtype=np.int64)
-    (i4, _, _) = REGIONS[2]
-    rows = {RESULTS: results, FEEDS: feeds, USED: used}
-    for name, kind in i4:
-        ids = columns[name]
-        limit = np.repeat(size, rows[kind])
-        if ids.size and ((ids < -1) | (ids >= limit)).any():
-            raise PackedFormatError(f"{name}: a string id outside its round's table")
+    """Every item of each round's int32 region (its string ids, padding included, as
+    `unpack_round` checks them) within -1 .. its table's size - 1."""
+    dtype = REGIONS[2][1]
+    regions = [layout(*h[:3]).regions[2] for h in heads]
+    first = np.array([r.offset for r in regions], dtype=np.int64) + starts
+    count = np.array([r.items for r in regions], dtype=np.int64)
+    ids = np.frombuffer(joined, dtype, len(joined) // dtype.itemsize)[
+        _gather(first // dtype.itemsize, count)
+    ]
+    limit = np.repeat(np.array(tables, dtype=np.int64), count)
+    if ids.size and ((ids < -1) | (ids >= limit)).any():
+        raise PackedFormatError("a string id outside its round's table")
 
 
 def _split_offsets(columns: dict[str, Any], feeds: Ints, used: Ints) -> None:

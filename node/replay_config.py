@@ -62,7 +62,10 @@ class ChunkConfig:
         self.decimals = np.array([r.decimals for r in rules.feeds], dtype=np.int64)
         self.on_chain = np.array([r.on_chain for r in rules.feeds], dtype=bool)
         self.staleness = any(r.breaker.max_quote_age_ms is not None for r in rules.feeds)
-        ratios = [threshold_ratio(r.policy.deviation) for r in rules.feeds]
+        try:
+            ratios = [threshold_ratio(r.policy.deviation) for r in rules.feeds]
+        except (ValueError, OverflowError):  # a threshold with no ratio (inf): by round
+            ratios = [(SAFE, SAFE)] * len(rules.feeds)
         self.supported = (
             self.feeds > 0
             and bool((self.decimals <= 22).all())

@@ -37,7 +37,6 @@ from audit.packed import (
     NULL_REFERENCE_MS,
     NULL_SINCE,
     NULL_VARIANCE,
-    PackedFormatError,
 )
 from circuit_breakers.arrays import NONE, STATUSES, TRIPS, BreakerArrays
 from circuit_breakers.reasons import within, within_moves
@@ -62,6 +61,13 @@ from publisher.answer import to_answer
 from publisher.policy import LastPublished, PublishReason, decide_publish
 
 Floats = NDArray[np.float64]
+
+
+def _same_ms(null: Ints, recorded: Ints, replayed: Ints) -> Bools:
+    """A recorded optional millisecond field against the replayed one (`NONE` for None): null
+    where the replay has None, else the same value (a recorded `NONE` is not a null)."""
+    absent = replayed == NONE
+    return np.asarray(((null != 0) == absent) & (absent | (recorded == replayed)), dtype=bool)
 
 
 def _same(a: Floats, b: Floats) -> Bools:
@@ -93,18 +99,24 @@ def prove_exact(
                 return None
         if not scan.rounds:
             return scan.report
-        columns = scan.columns()
-    except (PackedFormatError, KeyError, TypeError, ValueError, OverflowError):
+        checker = Checker(scan.columns(), scan.report, read, feed)
+        done = 0
+        for chunk in scan.chunks():
+            if not checker.check(chunk):
+                return None
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
+    except _NOT_PROVEN:
+        # Whatever the columns cannot be read or checked for, the round-by-round replay
+        # decides (and raises itself for what it cannot replay either).
         return None
-    checker = Checker(columns, scan.report, read, feed)
-    done = 0
-    for chunk in scan.chunks():
-        if not checker.check(chunk):
-            return None
-        done += len(chunk)
-        if progress is not None:
-            progress(done)
     return scan.report
+
+
+_NOT_PROVEN = (KeyError, TypeError, ValueError, ArithmeticError, IndexError)
+"""Errors a journal's records or columns can raise in the check (`PackedFormatError` is a
+`ValueError`)."""
 
 
 class Checker:
@@ -249,25 +261,19 @@ class Checker:
             & (f["status"][idx] == self.status_gid[after.status])
             & (f["trips"][idx] == step.trips)
             & (f["state_status"][idx] == self.status_gid[after.status])
-            & (np.where(nulls & NULL_SINCE, NONE, f["state_since_ms"][idx]) == after.since_ms)
+            & _same_ms(nulls & NULL_SINCE, f["state_since_ms"][idx], after.since_ms)
             & _same(
                 np.where(nulls & NULL_CANDIDATE, np.nan, f["state_candidate"][idx]),
                 after.candidate,
             )
             & (f["state_confirmations"][idx] == after.confirmations)
             & (trip == after.trip)
-            & (
-                np.where(nulls & NULL_HALF_OPEN, NONE, f["state_half_open_ms"][idx])
-                == after.half_open_ms
-            )
+            & _same_ms(nulls & NULL_HALF_OPEN, f["state_half_open_ms"][idx], after.half_open_ms)
             & _same(
                 np.where(nulls & NULL_REFERENCE, np.nan, f["state_reference"][idx]),
                 after.reference,
             )
-            & (
-                np.where(nulls & NULL_REFERENCE_MS, NONE, f["state_reference_ms"][idx])
-                == after.reference_ms
-            )
+            & _same_ms(nulls & NULL_REFERENCE_MS, f["state_reference_ms"][idx], after.reference_ms)
             & _same(f["state_variance"][idx], after.variance)
             & ((nulls & NULL_VARIANCE) == 0)
             & (f["state_samples"][idx] == after.samples)
@@ -306,8 +312,10 @@ class Checker:
         has, last, at = inputs.has_pub, inputs.pub_answer, inputs.pub_at
         now_s = row_ts // 1000
         asked = allow & t.on_chain & (~has | (now_s > at)) & ~inputs.paused
-        diff = np.abs(answer - last)
-        safe = (diff < SAFE // t.den) & (np.abs(last) < SAFE // t.num)
+        # Both below 2**62: the difference cannot wrap; the products are then bounded too.
+        small = (np.abs(answer) < SAFE) & (np.abs(last) < SAFE)
+        diff = np.abs(np.where(small, answer, 0) - np.where(small, last, 0))
+        safe = small & (diff < SAFE // t.den) & (np.abs(last) < SAFE // t.num)
         deviates = np.where(last == 0, answer != 0, diff * t.den >= t.num * np.abs(last))
         g = self.publish_gid
         ids = np.where(
@@ -370,7 +378,9 @@ class Checker:
         recorded = {k: v for k, v in recorded.items() if k != "observation"}
         replayed = plan_json(FeedPlan(name, agg, *step), None)
         replayed.pop("observation", None)
-        if recorded != replayed and canonical_json(recorded) != canonical_json(replayed):
+        # Canonical JSON, not `==`: the next round starts from this recorded state, so it
+        # must be the replayed one bit for bit (`==` takes -0.0 for 0.0).
+        if canonical_json(recorded) != canonical_json(replayed):
             return None
         breaker = recorded.get("breaker") or {}
         value = (recorded.get("aggregate") or {}).get("value")

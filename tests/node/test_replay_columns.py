@@ -247,6 +247,9 @@ EDITS = {
     "variance": (("feeds", "F0/USD", "breaker", "state", "variance"), nudge),
     "samples": (("feeds", "F0/USD", "breaker", "state", "samples"), lambda s: s + 1),
     "reference": (("feeds", "F0/USD", "breaker", "state", "reference"), nudge),
+    # The int64 minimum stands for None in the breaker's arrays: as a value it is not a None.
+    "since": (("feeds", "F0/USD", "breaker", "state", "since_ms"), lambda _: -(2**63)),
+    "half-open": (("feeds", "F0/USD", "breaker", "state", "half_open_ms"), lambda _: -(2**63)),
     "quote": (("results", 0, "price"), nudge),
 }
 
@@ -266,6 +269,22 @@ def test_a_round_journaled_otherwise_is_not_proven_and_is_reported_round_by_roun
     mismatches = replay_records(records, rules_for).mismatches
     assert mismatches
     assert mismatches[0].round_id == records[n].round_id
+
+
+def test_a_config_the_columns_cannot_check_is_left_to_the_round_by_round_replay(
+    calm: list[JournalRecord],
+) -> None:
+    # An off-chain feed never asks its publish policy, so an infinite deviation threshold
+    # (which has no integer ratio) replays fine round by round.
+    rules = walk_rules(3)
+    feeds = tuple(
+        r if r.on_chain else replace(r, policy=PublishPolicy(math.inf, 60)) for r in rules.feeds
+    )
+    odd = RoundRules(feeds, rules.layout)
+    assert prove_exact(calm, lambda _: odd, result_from_json) is None
+    report = replay_records(calm, lambda _: odd)
+    assert report.checked_on == "rounds"
+    assert report.mismatches == []
 
 
 def leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
