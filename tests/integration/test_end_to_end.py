@@ -141,3 +141,4 @@ async def test_chain_http_and_journal_agree_and_track_the_true_price(tmp_path: P
     assert verified == {"ok": True, "findings": []}
     assert replayed["mismatches"] == []
     assert replayed["feed_rounds"] >= 9
+    assert replayed["checked_on"] == "columns"  # the packed columns proved it

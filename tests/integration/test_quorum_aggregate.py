@@ -142,3 +142,4 @@ async def test_a_relays_journal_verifies_and_replays_exactly(cluster: Cluster) -
     assert verified["findings"] == []
     replayed = await cli_json("replay", "--journal", str(member.journal), "--json")
     assert replayed["mismatches"] == []
+    assert replayed["checked_on"] == "columns"  # the packed columns proved it

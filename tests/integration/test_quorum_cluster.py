@@ -250,3 +250,4 @@ async def test_a_relays_journal_verifies_and_replays_exactly(cluster: Cluster) -
     replayed = await cli_json("replay", "--journal", str(member.journal), "--json")
     assert replayed["mismatches"] == []
     assert replayed["rounds"] > 10
+    assert replayed["checked_on"] == "columns"  # the packed columns proved it
