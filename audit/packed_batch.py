@@ -56,6 +56,43 @@ def unpack_rounds(blobs: Sequence[bytes]) -> PackedRounds:
     heads = [_head(i, blob) for i, blob in enumerate(blobs)]
     counts = np.array([h[:3] for h in heads], dtype=np.int64).reshape(-1, 3)
     results, feeds, used = counts[:, 0], counts[:, 1], counts[:, 2]
+    strings = [string_table(blob, *h[3:]) for blob, h in zip(blobs, heads, strict=True)]
+    tables = np.array([len(s) for s in strings], dtype=np.int64)
+    if len({h[:3] for h in heads}) == 1:
+        columns = _same_counts(blobs, heads[0], tables)
+    else:
+        columns = _gathered(blobs, heads, results, feeds, used, tables)
+    _split_offsets(columns, feeds, used)
+    return PackedRounds(columns, results, feeds, used, strings)
+
+
+def _same_counts(blobs: Sequence[bytes], head: tuple[int, ...], tables: Ints) -> dict[str, Any]:
+    """Rounds of the same counts have every column at the same place: their column bytes
+    are stacked as one (rounds x bytes) array and each column cut from it."""
+    results, feeds, used = head[:3]
+    where = layout(results, feeds, used)
+    block = np.stack([np.frombuffer(b, np.uint8, where.strings_offset) for b in blobs])
+    rows = {RESULTS: results, FEEDS: feeds, USED: used, OFFSETS: feeds + 1}
+    places = _places(results, feeds, used)
+    columns: dict[str, Any] = {}
+    for region, (cols, dtype, _) in enumerate(REGIONS):
+        size = dtype.itemsize
+        for c, (name, kind) in enumerate(cols):
+            at = places[region][c] * size
+            columns[name] = block[:, at : at + rows[kind] * size].view(dtype).reshape(-1)
+    int32 = where.regions[2]  # the int32 region: string ids and their padding
+    ids = block[:, int32.offset : int32.offset + 4 * int32.items].view(REGIONS[2][1])
+    if ids.size and ((ids < -1) | (ids >= tables[:, None])).any():
+        raise PackedFormatError("a string id outside its round's table")
+    return columns
+
+
+def _gathered(
+    blobs: Sequence[bytes], heads: Sequence[tuple[int, ...]], results: Ints, feeds: Ints,
+    used: Ints, tables: Ints,
+) -> dict[str, Any]:  # fmt: skip
+    """Rounds of different counts: the blobs joined (each a multiple of 8 bytes long, so
+    every column stays aligned) and each column gathered with one index array."""
     sizes = np.array([len(b) for b in blobs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     joined = b"".join(blobs)
@@ -68,10 +105,8 @@ def unpack_rounds(blobs: Sequence[bytes]) -> PackedRounds:
             first = np.array([p[region][c] for p in places], dtype=np.int64)
             first += starts // dtype.itemsize
             columns[name] = items[_gather(first, rows[kind])]
-    strings = [string_table(blob, *h[3:]) for blob, h in zip(blobs, heads, strict=True)]
-    _check_ids(joined, starts, heads, [len(s) for s in strings])
-    _split_offsets(columns, feeds, used)
-    return PackedRounds(columns, results, feeds, used, strings)
+    _check_ids(joined, starts, heads, tables)
+    return columns
 
 
 def counts(blob: bytes) -> tuple[int, int, int]:
@@ -116,9 +151,7 @@ def _gather(first: Ints, count: Ints) -> Ints:
     return np.repeat(first - before, count) + np.arange(total, dtype=np.int64)
 
 
-def _check_ids(
-    joined: bytes, starts: Ints, heads: Sequence[tuple[int, ...]], tables: list[int]
-) -> None:
+def _check_ids(joined: bytes, starts: Ints, heads: Sequence[tuple[int, ...]], tables: Ints) -> None:
     """Every item of each round's int32 region (its string ids, padding included, as
     `unpack_round` checks them) within -1 .. its table's size - 1."""
     dtype = REGIONS[2][1]
@@ -128,7 +161,7 @@ def _check_ids(
     ids = np.frombuffer(joined, dtype, len(joined) // dtype.itemsize)[
         _gather(first // dtype.itemsize, count)
     ]
-    limit = np.repeat(np.array(tables, dtype=np.int64), count)
+    limit = np.repeat(tables, count)
     if ids.size and ((ids < -1) | (ids >= limit)).any():
         raise PackedFormatError("a string id outside its round's table")
 

@@ -98,7 +98,9 @@ def within_moves(moves: Sequence[float], max_deviation: float) -> list[str]:
     checks the reasons of thousands of rounds at once)."""
     if not moves:
         return []
-    template = (_MOVE.replace("{}", _within(max_deviation).replace("{", "{{").replace("}", "}}")) + "\0")
+    template = (
+        _MOVE.replace("{}", _within(max_deviation).replace("{", "{{").replace("}", "}}")) + "\0"
+    )
     return (template * len(moves)).format(*moves).split("\0")[:-1]
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, count
 from operator import itemgetter
 from typing import Any
 
@@ -114,8 +114,7 @@ class Strings:
         bases = len(self._map) + np.cumsum(sizes) - sizes
         every = list(chain.from_iterable(tables))
         ids = self.ids
-        for text in dict.fromkeys(every):  # the new ones numbered in order of appearance
-            ids.setdefault(text, len(ids))
+        ids.update(zip(set(every).difference(ids), count(len(ids))))  # the new ones, any order
         self._map += map(ids.__getitem__, every)
         return bases
 
@@ -273,8 +272,8 @@ class Scan:
         if not np.array_equal(packed.feeds, [x.feeds for x in self.rounds]):
             raise ValueError("a round's packed columns hold other feeds than its config")
         ends = np.cumsum(packed.results).tolist()
-        for x, end, count in zip(self.rounds, ends, packed.results.tolist(), strict=True):
-            x.res0, x.res1 = end - count, end
+        for x, end, size in zip(self.rounds, ends, packed.results.tolist(), strict=True):
+            x.res0, x.res1 = end - size, end
         bases = self.strings.add_tables(packed.strings)
         mapping = self.strings.mapping()
         base = {

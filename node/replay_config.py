@@ -142,7 +142,7 @@ _PARAM_ARRAYS = [
 
 
 def stacked_quotes(
-    r: Mapping[str, Any], chunk: Sequence[RoundInputs], cfg: ChunkConfig, bad_data: int
+    r: Mapping[str, Any], chunk: Sequence[RoundInputs], cfg: ChunkConfig, kind_code: Ints
 ) -> QuoteBatch | None:
     """The chunk's results laid out by market, round r's at r*M .. r*M+M-1 (as
     `node.replay_aggregates.stacked_batches` lays out the JSON's); None when a market
@@ -161,7 +161,10 @@ def stacked_quotes(
     status = np.full(size, UNAVAILABLE, dtype=np.int64)
     failure = r["failure"][rows]
     failed = known & failure
-    bad = r["fail_kind"][rows][failed] == bad_data
+    kind = kind_code[np.maximum(r["fail_kind"][rows], 0)]
+    if (kind[failure] < 0).any():
+        return None  # a failure of no known kind: the round-by-round replay refuses it
+    bad = kind[failed] == 1
     status[pos[failed]] = np.where(bad, INVALID, UNAVAILABLE)
     taken = known & ~failure
     at = pos[taken]

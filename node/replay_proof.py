@@ -134,7 +134,11 @@ class Checker:
         self.status_gid = np.array([strings.id(str(s)) for s in STATUSES], dtype=np.int64)
         self.verdict_gid = np.array([strings.id(str(v)) for v in VERDICTS], dtype=np.int64)
         self.publish_gid = {r: strings.id(str(r)) for r in PublishReason}
-        self.bad_data = strings.id(str(FailureKind.BAD_DATA))
+        # Per failure kind's string id: 1 for bad data, 0 for the others, -2 for no kind.
+        kinds = list(FailureKind)
+        self.kind_code = lookup(size, np.array([strings.id(str(k)) for k in kinds]))
+        self.kind_code = np.where(self.kind_code >= 0, 0, self.kind_code)
+        self.kind_code[strings.id(str(FailureKind.BAD_DATA))] = 1
         self.status_code = lookup(size, self.status_gid)
         self.trip_code = lookup(size, np.array([strings.id(str(t)) for t in TRIPS]))
         self.within = VERDICTS.index(Verdict.WITHIN)
@@ -158,7 +162,7 @@ class Checker:
             return False  # the round recorded other feeds than its config has
         times = np.array([x.rec.ts_ms for x in chunk], dtype=np.int64)
         row_ts = np.repeat(times, cfg.feeds)
-        tall = stacked_quotes(self.c.results, chunk, cfg, self.bad_data)
+        tall = stacked_quotes(self.c.results, chunk, cfg, self.kind_code)
         if tall is None:
             return False
         whole = aggregate_batch(t.layout, tall, int(times[0]), row_ts)

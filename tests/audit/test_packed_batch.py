@@ -17,12 +17,16 @@ from tests.audit.rounds import node_round_body
 from tests.audit.test_packed_rounds import CORRUPTIONS
 
 
-@pytest.fixture
-async def blobs(tmp_path: Path) -> list[bytes]:
+@pytest.fixture(params=["same counts", "other counts"])
+async def blobs(tmp_path: Path, request: pytest.FixtureRequest) -> list[bytes]:
+    """Three rounds: of the same counts (their columns are cut from one stacked array) or
+    not (each column gathered from the joined bytes)."""
     body = await node_round_body(tmp_path)
-    fewer = copy.deepcopy(body)
-    fewer["results"] = fewer["results"][1:]  # another count of results: another layout
-    out = [pack_round(b) for b in (body, fewer, body)]
+    other = copy.deepcopy(body)
+    other["feeds"]["BTC/USD"]["breaker"]["reason"] += " (another reason)"  # same counts
+    if request.param == "other counts":
+        other["results"] = other["results"][1:]
+    out = [pack_round(b) for b in (body, other, body)]
     assert all(b is not None for b in out)
     return [b for b in out if b is not None]
 
