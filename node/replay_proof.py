@@ -5,11 +5,9 @@
 - aggregation: the rounds' quotes as one tall grid (`aggregator.vector.aggregate_batch`);
 - breakers: one `circuit_breakers.vector.step_batch` over every feed-round, from the recorded
   states before them;
-- answers: the recorded answer is accepted when value x 10^decimals lies within
-  0.5 - 4 ulp of it, which proves `to_answer` gives it (the shortest decimal of the value is
-  within 1.5 ulp of that product); any other row calls `to_answer`;
-- publish decisions: `decide_publish`'s rule in int64 where it cannot overflow, else the
-  function itself.
+- answers and publish decisions: `node.replay_decisions` (a bound that proves `to_answer`'s
+  answer, `decide_publish`'s rule in int64 where it cannot overflow; the functions
+  themselves for the other rows).
 
 Every recorded field of a regular row is compared with the replayed one, floats bit for bit.
 A row that is not regular on either side (a rejected source, no value, a breaker that did not
@@ -55,10 +53,10 @@ from node.replay_columns import (
     RoundInputs,
     Scan,
 )
-from node.replay_config import SAFE, ChunkConfig, Tiles, lookup, reset_all, stacked_quotes
+from node.replay_config import ChunkConfig, Tiles, lookup, reset_all, stacked_quotes
+from node.replay_decisions import Inputs, publish_ids, same_answers
 from node.replay_report import FeedTally, ReplayReport
-from publisher.answer import to_answer
-from publisher.policy import LastPublished, PublishReason, decide_publish
+from publisher.policy import LastPublished, PublishReason
 
 Floats = NDArray[np.float64]
 
@@ -166,7 +164,7 @@ class Checker:
         if tall is None:
             return False
         whole = aggregate_batch(t.layout, tall, int(times[0]), row_ts)
-        inputs = _Inputs(self.c, chunk)
+        inputs = Inputs(self.c, chunk)
         before = self.states(inputs.prior, inputs.reset)
         if before is None:
             return False
@@ -180,8 +178,9 @@ class Checker:
         ok = self.same_aggregates(idx, whole, tall, t, vec)
         ok &= self.same_breakers(idx, step, t)
         answer = f["answer"][idx]
-        ok &= self.same_answers(whole.value, answer, t.decimals, vec)
-        ok &= f["publish"][idx] == self.publish_ids(step.allow, answer, inputs, row_ts, t)
+        ok &= same_answers(whole.value, answer, t.decimals, vec)
+        published = publish_ids(step.allow, answer, inputs, row_ts, t, self.publish_gid)
+        ok &= f["publish"][idx] == published
         if not (ok | ~vec).all():
             return False
         publishes = f["publish"][idx] != -1
@@ -296,50 +295,6 @@ class Checker:
         ok[rows] &= f["reason"][idx][rows] == expected
         return ok
 
-    def same_answers(self, value: Floats, answer: Ints, decimals: Ints, vec: Bools) -> Bools:
-        with np.errstate(invalid="ignore", over="ignore"):
-            x = value * 10.0**decimals
-            close = np.abs(x - answer.astype(np.float64)) <= 0.5 - 4 * np.spacing(np.abs(x))
-        proven: Bools = np.isfinite(x) & (np.abs(answer) < 2**53) & close
-        ok: Bools = proven.copy()
-        for i in np.flatnonzero(vec & ~proven).tolist():
-            try:
-                ok[i] = to_answer(float(value[i]), int(decimals[i])) == int(answer[i])
-            except ValueError:
-                ok[i] = False
-        return ok
-
-    def publish_ids(
-        self, allow: Bools, answer: Ints, inputs: _Inputs, row_ts: Ints, t: Tiles
-    ) -> Ints:
-        """Per row, the id of `decide_publish`'s reason as `plan_feed` asks it (-1: none)."""
-        has, last, at = inputs.has_pub, inputs.pub_answer, inputs.pub_at
-        now_s = row_ts // 1000
-        asked = allow & t.on_chain & (~has | (now_s > at)) & ~inputs.paused
-        # Both below 2**62: the difference cannot wrap; the products are then bounded too.
-        small = (np.abs(answer) < SAFE) & (np.abs(last) < SAFE)
-        diff = np.abs(np.where(small, answer, 0) - np.where(small, last, 0))
-        safe = small & (diff < SAFE // t.den) & (np.abs(last) < SAFE // t.num)
-        deviates = np.where(last == 0, answer != 0, diff * t.den >= t.num * np.abs(last))
-        g = self.publish_gid
-        ids = np.where(
-            ~has,
-            g[PublishReason.FIRST],
-            np.where(
-                deviates,
-                g[PublishReason.DEVIATION],
-                np.where(now_s - at >= t.heartbeat, g[PublishReason.HEARTBEAT], -1),
-            ),
-        )
-        ids = np.where(asked, ids, -1)
-        for i in np.flatnonzero(asked & has & ~safe).tolist():
-            policy = t.policies[i]
-            reason = decide_publish(
-                policy, LastPublished(int(last[i]), int(at[i])), int(answer[i]), int(now_s[i])
-            )
-            ids[i] = -1 if reason is None else g[reason]
-        return np.asarray(ids, dtype=np.int64)
-
     def scalar_row(
         self,
         chunk: Sequence[RoundInputs],
@@ -347,7 +302,7 @@ class Checker:
         whole: VectorRound,
         tall: QuoteBatch,
         before: BreakerArrays,
-        inputs: _Inputs,
+        inputs: Inputs,
         i: int,
     ) -> tuple[bool, bool] | None:
         """Row i through `plan_feed` and the full comparison: (publishes, holds) as recorded,
@@ -409,17 +364,3 @@ class Checker:
             tally.replay_publications += int(pubs[f])
             tally.holds += int(held[f])
             tally.replay_holds += int(held[f])
-
-
-class _Inputs:
-    """What the chunk's feed-rounds start from (`JournalColumns.inputs`), one row each."""
-
-    def __init__(self, columns: JournalColumns, chunk: Sequence[RoundInputs]) -> None:
-        rows = slice(chunk[0].row0, chunk[-1].row0 + chunk[-1].feeds)
-        given = columns.inputs
-        self.prior = given["prior"][rows]
-        self.reset = given["reset"][rows]
-        self.has_pub = given["has_published"][rows]
-        self.pub_answer = given["published_answer"][rows]
-        self.pub_at = given["published_at"][rows]
-        self.paused = given["paused"][rows]
