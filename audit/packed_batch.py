@@ -1,11 +1,13 @@
 """Many packed rounds decoded at once: every column of every round, end to end.
 
 `unpack_rounds(blobs)` gives what `unpack_round` gives for each blob, concatenated column by
-column, with the same checks. Exact replay reads thousands of rounds; decoding them one by one
-(a view per column per round, then one concatenation per column) would cost more than
-checking them. So the blobs are joined into one buffer (each is a multiple of 8 bytes long and
-its columns start on 8-byte boundaries, so every column stays aligned in the join), and each
-column is gathered from it with one index array.
+column, with the same checks. Exact replay reads thousands of rounds; decoding them one by
+one (a view per column per round, then one concatenation per column) would cost more than
+checking them. When every round has the same counts, every column is at the same place in
+each: their column bytes are stacked as one array and each column is cut from it. Otherwise
+the blobs are joined into one buffer (each is a multiple of 8 bytes long and its columns start
+on 8-byte boundaries, so every column stays aligned in the join), and each column is gathered
+from it with one index array.
 """
 
 from __future__ import annotations
@@ -107,11 +109,6 @@ def _gathered(
             columns[name] = items[_gather(first, rows[kind])]
     _check_ids(joined, starts, heads, tables)
     return columns
-
-
-def counts(blob: bytes) -> tuple[int, int, int]:
-    """(results, feeds, used sources) of a packed round, from its header alone."""
-    return _head(0, blob)[:3]
 
 
 def _head(i: int, blob: bytes) -> tuple[int, int, int, int, int, int, int]:
