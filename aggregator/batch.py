@@ -61,6 +61,30 @@ def _column(quotes: Sequence[Quote], name: str, keep: Bools) -> Floats:
     return column[keep]
 
 
+def placed(
+    size: int,
+    failed_at: Ints,
+    bad: Bools,
+    at: Ints,
+    columns: tuple[Floats, Floats, Floats, Floats],
+    ts_ms: Ints,
+    results: Sequence[FetchResult] = (),
+) -> QuoteBatch:
+    """A batch of `size` markets: failures at `failed_at` (`INVALID` where `bad`), quotes at
+    `at` with their (price, bid, ask, volume) `columns` (NaN for a missing one) and stamps,
+    every other market `UNAVAILABLE`. Every way of building a batch ends here."""
+    status = np.full(size, UNAVAILABLE, dtype=np.int64)
+    status[failed_at] = np.where(bad, INVALID, UNAVAILABLE)
+    status[at] = 0
+    price, bid, ask, volume = (np.full(size, np.nan) for _ in range(4))
+    price[at], bid[at], ask[at], volume[at] = columns
+    ts = np.zeros(size, dtype=np.int64)
+    ts[at] = ts_ms
+    book = np.zeros(size, dtype=bool)
+    book[at] = ~np.isnan(bid[at]) & ~np.isnan(ask[at])
+    return QuoteBatch(status, price, bid, ask, book, ts, volume, results)
+
+
 def quote_batch(layout: RoundLayout, results: Iterable[FetchResult]) -> QuoteBatch:
     """The round's results laid out by market index (the last result for a market wins)."""
     everything = tuple(results)
@@ -72,32 +96,34 @@ def quote_batch(layout: RoundLayout, results: Iterable[FetchResult]) -> QuoteBat
     else:
         quotes = [r for r in everything if type(r) is Quote]
         failures = [r for r in everything if type(r) is not Quote]
-    status = np.full(n, UNAVAILABLE, dtype=np.int64)
+    bad_data: dict[int, bool] = {}  # per failed market (the last failure wins)
     for f in failures:  # rare: a handful of venues down
         k = index.get((f.source, f.symbol))
         if k is not None:
             assert isinstance(f, FetchFailure)
-            status[k] = INVALID if f.kind is FailureKind.BAD_DATA else UNAVAILABLE
+            bad_data[k] = f.kind is FailureKind.BAD_DATA
     pos = np.fromiter(map(index.get, map(_KEY, quotes), repeat(-1)), np.int64, len(quotes))
     keep = pos >= 0
     if failures or (keep.any() and np.bincount(pos[keep]).max() > 1):
         keep = _last_per_market(everything, index, len(quotes), pos)
-    pos = pos[keep]
-    price, bid, ask, vol = (np.full(n, np.nan) for _ in range(4))
-    ts = np.zeros(n, dtype=np.int64)
-    book = np.zeros(n, dtype=bool)
-    status[pos] = 0
-    price[pos] = _column(quotes, "price", keep)
-    bid[pos] = _column(quotes, "bid", keep)
-    ask[pos] = _column(quotes, "ask", keep)
-    vol[pos] = _column(quotes, "volume", keep)
+    price, bid, ask, volume = (_column(quotes, name, keep) for name in _FLOAT_FIELDS)
     exchange = _column(quotes, "exchange_ts_ms", keep)
     received = np.fromiter(map(attrgetter("received_ts_ms"), quotes), np.int64, len(quotes))
     stamped = ~np.isnan(exchange)
     # Stamps are integers below 2**53: the float column holds them exactly.
-    ts[pos] = np.where(stamped, np.where(stamped, exchange, 0.0).astype(np.int64), received[keep])
-    book[pos] = ~np.isnan(bid[pos]) & ~np.isnan(ask[pos])
-    return QuoteBatch(status, price, bid, ask, book, ts, vol, everything)
+    ts = np.where(stamped, np.where(stamped, exchange, 0.0).astype(np.int64), received[keep])
+    return placed(
+        n,
+        np.fromiter(bad_data, np.int64, len(bad_data)),
+        np.fromiter(bad_data.values(), bool, len(bad_data)),
+        pos[keep],
+        (price, bid, ask, volume),
+        ts,
+        everything,
+    )
+
+
+_FLOAT_FIELDS = ("price", "bid", "ask", "volume")
 
 
 def _last_per_market(

@@ -70,6 +70,11 @@ class ParamArrays:
             np.array([p.volatility_alpha for p in params]),
         )
 
+    def tiled(self, copies: int) -> ParamArrays:
+        """These feeds' parameters repeated `copies` times (rows of several rounds)."""
+        arrays = (getattr(self, f.name) for f in fields(self) if f.name != "params")
+        return ParamArrays(self.params * copies, *(np.tile(a, copies) for a in arrays))
+
 
 @dataclass
 class BreakerArrays:
@@ -108,6 +113,16 @@ class BreakerArrays:
             np.array([s.samples for s in states], dtype=np.int64),
             np.array([s.rebase for s in states], dtype=bool),
         )
+
+    def reset(self) -> BreakerArrays:
+        """`circuit_breakers.reset` of every row: closed, the reference and volatility kept,
+        the next value accepted as the new reference."""
+        n = len(self.status)
+        out = BreakerArrays.closed(n)
+        out.reference, out.reference_ms = self.reference, self.reference_ms
+        out.variance, out.samples = self.variance, self.samples
+        out.rebase = np.ones(n, dtype=bool)
+        return out
 
     @classmethod
     def closed(cls, n: int) -> BreakerArrays:

@@ -48,6 +48,7 @@ from node.replay_proof import prove_exact
 from node.replay_report import FeedTally as FeedTally  # re-exported: the report types
 from node.replay_report import Mismatch as Mismatch
 from node.replay_report import ReplayReport as ReplayReport
+from node.replay_report import held
 from node.replay_rows import RoundRows
 from publisher.policy import LastPublished
 
@@ -327,8 +328,8 @@ def _compare_feed(
 def _tally(tally: FeedTally, recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> None:
     tally.publications += recorded.get("publish") is not None
     tally.replay_publications += replayed.get("publish") is not None
-    tally.holds += _held(recorded)
-    tally.replay_holds += _held(replayed)
+    tally.holds += held(recorded)
+    tally.replay_holds += held(replayed)
     a = recorded.get("aggregate", {}).get("value")
     b = replayed.get("aggregate", {}).get("value")
     if a != b:
@@ -341,11 +342,6 @@ def _tally(tally: FeedTally, recorded: Mapping[str, Any], replayed: Mapping[str,
             and math.isfinite(b)
         ):
             tally.max_value_diff = max(tally.max_value_diff, abs(b - a) / abs(a))
-
-
-def _held(plan: Mapping[str, Any]) -> bool:
-    breaker = plan.get("breaker") or {}
-    return breaker.get("allow") is False and (plan.get("aggregate") or {}).get("value") is not None
 
 
 def _differences(

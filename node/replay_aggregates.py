@@ -19,10 +19,10 @@ from typing import Any, overload
 import numpy as np
 
 from aggregator import Aggregate, SourcePrice
-from aggregator.batch import QuoteBatch, quote_batch
+from aggregator.batch import QuoteBatch, placed, quote_batch
 from aggregator.combine import sorted_rejections
 from aggregator.grid import Floats
-from aggregator.layout import INVALID, UNAVAILABLE, USED
+from aggregator.layout import USED
 from aggregator.rounds import aggregate_rounds, aggregate_stacked
 from aggregator.vector import RoundLayout, VectorRound
 from audit.journal import JournalRecord
@@ -237,41 +237,31 @@ def stacked_batches(
     pos = local + offsets
     if known.any() and np.bincount(pos[known]).max() > 1:
         return None
-    size = markets * len(chunk)
-    status = np.full(size, UNAVAILABLE, dtype=np.int64)
     failed = known & ~is_quote
-    if failed.any():
-        kinds = [items[i].get("kind") for i in np.flatnonzero(failed)]
-        bad = np.array([kind == FailureKind.BAD_DATA for kind in kinds], dtype=bool)
-        status[pos[failed]] = np.where(bad, INVALID, UNAVAILABLE)
+    kinds = [items[i].get("kind") for i in np.flatnonzero(failed)]
+    bad = np.array([kind == FailureKind.BAD_DATA for kind in kinds], dtype=bool)
     taken = known & is_quote
     quotes = [items[i] for i in np.flatnonzero(taken)] if not taken.all() else items
-    at = pos[taken]
     try:
         columns = _float_columns(quotes)
         received = np.fromiter(map(itemgetter("received_ts_ms"), quotes), np.int64, len(quotes))
     except KeyError:
         return None
-    price, bid, ask, volume = (np.full(size, np.nan) for _ in range(4))
-    ts = np.zeros(size, dtype=np.int64)
-    book = np.zeros(size, dtype=bool)
-    status[at] = 0
-    price[at], bid[at], ask[at] = columns["price"], columns["bid"], columns["ask"]
-    volume[at] = columns["volume"]
     exchange = columns["exchange_ts_ms"]
     stamped = ~np.isnan(exchange)
     # Stamps are integers below 2**53: the float column holds them exactly.
-    ts[at] = np.where(stamped, np.where(stamped, exchange, 0.0).astype(np.int64), received)
-    book[at] = ~np.isnan(bid[at]) & ~np.isnan(ask[at])
-    tall = QuoteBatch(status, price, bid, ask, book, ts, volume, ())
+    ts = np.where(stamped, np.where(stamped, exchange, 0.0).astype(np.int64), received)
+    floats = (columns["price"], columns["bid"], columns["ask"], columns["volume"])
+    tall = placed(markets * len(chunk), pos[failed], bad, pos[taken], floats, ts)
     views = [
-        _view(tall, slice(r * markets, (r + 1) * markets), LazyResults(results, read))
+        batch_view(tall, slice(r * markets, (r + 1) * markets), LazyResults(results, read))
         for r, results in enumerate(per_round)
     ]
     return tall, views
 
 
-def _view(tall: QuoteBatch, rows: slice, results: Sequence[FetchResult]) -> QuoteBatch:
+def batch_view(tall: QuoteBatch, rows: slice, results: Sequence[FetchResult]) -> QuoteBatch:
+    """Rows `rows` of a stacked batch (one round's markets), with that round's results."""
     return QuoteBatch(
         tall.status[rows],
         tall.price[rows],

@@ -44,58 +44,37 @@ from numpy.typing import NDArray
 
 from audit.journal import JournalRecord
 from audit.packed_batch import unpack_rounds
-from feeds.quote import FetchResult
+from audit.packed_layout import FEEDS, REGIONS, RESULTS, USED
 from node.pipeline import RoundRules
+from node.replay_aggregates import CHUNK
 from node.replay_report import FeedTally, ReplayReport
 
 LANDED = frozenset({"confirmed", "reconciled_landed"})
 """Outcome statuses of a transaction that landed: the answer it carried is on chain."""
-CHUNK = 256
-"""Rounds checked per tall grid (as `node.replay_aggregates.CHUNK`)."""
 _INT53 = 2**53
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
-ResultReader = Callable[[Mapping[str, Any]], FetchResult]
 Progress = Callable[[int], None]
 """Called with the number of round records checked so far."""
 
-_RESULT_FIELDS = [
-    "failure",
-    "source",
-    "symbol",
-    "price",
-    "bid",
-    "ask",
-    "volume",
-    "received_ts_ms",
-    "exchange_ts_ms",
-    "result_nulls",
-    "fail_kind",
-    "fail_reason",
-    "fail_at_ms",
-]
-_USED_FIELDS = ["used_source", "used_symbol", "used_price", "used_raw", "used_ts_ms", "used_weight"]
-_GROUP = {**dict.fromkeys(_RESULT_FIELDS, "results"), **dict.fromkeys(_USED_FIELDS, "used")}
-"""Which rows a column has: one per result, per used source, or (any other) per feed."""
-_ID_FIELDS = frozenset(
-    [
-        "source",
-        "symbol",
-        "fail_kind",
-        "fail_reason",
-        "feed",
-        "estimator",
-        "used_source",
-        "used_symbol",
-        "status",
-        "verdict",
-        "reason",
-        "publish",
-        "state_status",
-        "state_trip",
-    ]
-)
+_GROUP = {name: kind for columns, _, _ in REGIONS for name, kind in columns}
+"""Which rows each packed column has: one per result, per feed or per used source (the used
+offsets become `used_first` and `used_count`, one per feed)."""
+_ID_FIELDS = frozenset(name for name, _ in REGIONS[2][0])
+"""The int32 columns: string ids."""
+_INPUTS: dict[str, int | bool] = {
+    "prior": -1,
+    "reset": False,
+    "has_published": False,
+    "published_answer": 0,
+    "published_at": 0,
+    "paused": False,
+}
+"""What each feed-round starts from (`JournalColumns.inputs`), and its value for a feed not
+seen yet: the feed row holding its prior breaker state (-1: a closed breaker), whether an
+operator's reset applies to it first, the answer on chain (and when it was updated), and the
+operator's pause."""
 
 
 class Strings:
@@ -138,12 +117,6 @@ class RoundInputs:
     """The round's rows in the journal's result columns: res0 .. res1 - 1."""
 
 
-_INPUTS = ("prior", "reset", "has_published", "published_answer", "published_at", "paused")
-"""What each feed-round starts from (`JournalColumns.inputs`): the feed row holding its prior
-breaker state (-1: a closed breaker), whether an operator's reset applies to it first, the
-answer on chain (and when it was updated), and the operator's pause."""
-
-
 @dataclass
 class JournalColumns:
     """Every round's packed columns end to end, string fields as journal-wide ids, and what
@@ -174,10 +147,7 @@ class Scan:
         self.fid: dict[str, int] = {}
         self.names: dict[int, tuple[RoundRules, list[int], list[int], Any, slice | None]] = {}
         """Per rules (by id, kept with them): what `_feed_ids` returns."""
-        self.state: dict[str, list[Any]] = {
-            "prior": [], "reset": [], "has_published": [],
-            "published_answer": [], "published_at": [], "paused": [],
-        }  # fmt: skip
+        self.state: dict[str, list[Any]] = {name: [] for name in _INPUTS}
         self.inputs: dict[str, list[Any]] = {name: [] for name in _INPUTS}
         self.rows = 0
 
@@ -185,7 +155,7 @@ class Scan:
         fid = self.fid.get(name)
         if fid is None:
             fid = self.fid[name] = len(self.fid)
-            for key, blank in zip(_INPUTS, (-1, False, False, 0, 0, False), strict=True):
+            for key, blank in _INPUTS.items():
                 self.state[key].append(blank)
         return fid
 
@@ -277,13 +247,13 @@ class Scan:
         bases = self.strings.add_tables(packed.strings)
         mapping = self.strings.mapping()
         base = {
-            "results": np.repeat(bases, packed.results),
-            "feeds": np.repeat(bases, packed.feeds),
-            "used": np.repeat(bases, packed.used),
+            RESULTS: np.repeat(bases, packed.results),
+            FEEDS: np.repeat(bases, packed.feeds),
+            USED: np.repeat(bases, packed.used),
         }
-        groups: dict[str, dict[str, Any]] = {"results": {}, "feeds": {}, "used": {}}
+        groups: dict[str, dict[str, Any]] = {RESULTS: {}, FEEDS: {}, USED: {}}
         for name, column in packed.columns.items():
-            group = _GROUP.get(name, "feeds")
+            group = _GROUP.get(name, FEEDS)
             if name in _ID_FIELDS:
                 local = column.astype(np.int64)
                 column = np.where(local >= 0, mapping[np.maximum(local, 0) + base[group]], -1)
@@ -292,9 +262,7 @@ class Scan:
             key: np.array(values, dtype=bool if key in _FLAGS else np.int64)
             for key, values in self.inputs.items()
         }
-        return JournalColumns(
-            self.strings, groups["results"], groups["feeds"], groups["used"], inputs
-        )
+        return JournalColumns(self.strings, groups[RESULTS], groups[FEEDS], groups[USED], inputs)
 
     def chunks(self) -> Iterator[list[RoundInputs]]:
         """Runs of consecutive rounds under the same rules, at most `CHUNK` long."""
@@ -308,7 +276,7 @@ class Scan:
             yield chunk
 
 
-_FLAGS = frozenset({"reset", "has_published", "paused"})
+_FLAGS = frozenset(key for key, blank in _INPUTS.items() if isinstance(blank, bool))
 
 
 def run_of(ids: list[int]) -> tuple[int, int]:

@@ -13,15 +13,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from aggregator.batch import QuoteBatch
-from aggregator.layout import INVALID, UNAVAILABLE, RoundLayout
+from aggregator.batch import QuoteBatch, placed
+from aggregator.layout import RoundLayout
 from audit.packed import NULL_ASK, NULL_BID, NULL_EXCHANGE_TS, NULL_VOLUME
-from circuit_breakers.arrays import BreakerArrays, ParamArrays
+from circuit_breakers.arrays import ParamArrays
 from node.pipeline import RoundRules
 from node.replay_columns import Bools, Ints, RoundInputs, Strings, sorted_rank
 from node.replay_rows import RowColumns
 from publisher.policy import threshold_ratio
+
+Floats = NDArray[np.float64]
 
 PAIR = 1 << 32
 """A market's (venue, symbol) ids as one int64: venue * PAIR + symbol."""
@@ -44,12 +47,8 @@ class ChunkConfig:
         cols = RowColumns(self.layout)
         self.cols = cols
         width = cols.slot.shape[1]
-        self.venue = np.array(
-            [[strings.id(v) for v in vs] + [-3] * (width - len(vs)) for vs in cols.venues]
-        ).reshape(self.feeds, width)
-        self.symbol = np.array(
-            [[strings.id(v) for v in vs] + [-3] * (width - len(vs)) for vs in cols.symbols]
-        ).reshape(self.feeds, width)
+        self.venue = _padded_ids(strings, cols.venues, width)
+        self.symbol = _padded_ids(strings, cols.symbols, width)
         self.estimator = np.array([strings.id(e) for e in cols.estimators], dtype=np.int64)
         pairs = np.array(
             [strings.id(v) * PAIR + strings.id(s) for v, s in self.layout.markets],
@@ -74,7 +73,6 @@ class ChunkConfig:
         self.num = np.array([n if n < SAFE else 1 for n, _ in ratios], dtype=np.int64)
         self.den = np.array([d if d < SAFE else 1 for _, d in ratios], dtype=np.int64)
         self.heartbeat = np.array([r.policy.heartbeat_s for r in rules.feeds], dtype=np.int64)
-        self.max_deviation = np.array([r.breaker.max_deviation for r in rules.feeds])
         self._tiles: dict[int, Tiles] = {}
         self._counted: dict[str | None, Bools] = {}
 
@@ -109,36 +107,15 @@ class Tiles:
         self.venue = np.tile(cfg.venue, (rounds, 1))
         self.symbol = np.tile(cfg.symbol, (rounds, 1))
         self.estimator = np.tile(cfg.estimator, rounds)
-        p = cfg.params
-        self.params = ParamArrays(
-            p.params * rounds,
-            *(np.tile(getattr(p, name), rounds) for name in _PARAM_ARRAYS),
-        )
+        self.params = cfg.params.tiled(rounds)
         self.decimals = np.tile(cfg.decimals, rounds)
         self.on_chain = np.tile(cfg.on_chain, rounds)
         self.num = np.tile(cfg.num, rounds)
         self.den = np.tile(cfg.den, rounds)
         self.heartbeat = np.tile(cfg.heartbeat, rounds)
-        self.max_deviation = np.tile(cfg.max_deviation, rounds)
-        self.bounds = sorted(set(cfg.max_deviation.tolist()))
+        self.bounds = sorted(set(cfg.params.max_deviation.tolist()))
         """The distinct deviation bounds (each reason's fixed end)."""
         self.policies = [r.policy for r in cfg.rules.feeds] * rounds
-
-
-_PARAM_ARRAYS = [
-    "max_deviation",
-    "confirm_rounds",
-    "confirm_band",
-    "max_hold_ms",
-    "cooldown_ms",
-    "volatility_k",
-    "volatility_floor",
-    "volatility_window",
-    "max_dispersion",
-    "max_quote_age_ms",
-    "max_rate_per_min",
-    "alpha",
-]
 
 
 def stacked_quotes(
@@ -157,30 +134,25 @@ def stacked_quotes(
     pos = local + round_of * markets
     if known.any() and np.bincount(pos[known]).max() > 1:
         return None
-    size = markets * len(chunk)
-    status = np.full(size, UNAVAILABLE, dtype=np.int64)
     failure = r["failure"][rows]
-    failed = known & failure
     kind = kind_code[np.maximum(r["fail_kind"][rows], 0)]
     if (kind[failure] < 0).any():
         return None  # a failure of no known kind: the round-by-round replay refuses it
-    bad = kind[failed] == 1
-    status[pos[failed]] = np.where(bad, INVALID, UNAVAILABLE)
-    taken = known & ~failure
-    at = pos[taken]
+    failed, taken = known & failure, known & ~failure
     nulls = r["result_nulls"][rows][taken]
-    price, bid, ask, volume = (np.full(size, np.nan) for _ in range(4))
-    ts = np.zeros(size, dtype=np.int64)
-    book = np.zeros(size, dtype=bool)
-    status[at] = 0
-    price[at] = r["price"][rows][taken]
-    bid[at] = np.where(nulls & NULL_BID, np.nan, r["bid"][rows][taken])
-    ask[at] = np.where(nulls & NULL_ASK, np.nan, r["ask"][rows][taken])
-    volume[at] = np.where(nulls & NULL_VOLUME, np.nan, r["volume"][rows][taken])
+
+    def column(name: str, null: int) -> Floats:
+        return np.where(nulls & null, np.nan, r[name][rows][taken])
+
+    floats = (
+        r["price"][rows][taken],
+        column("bid", NULL_BID),
+        column("ask", NULL_ASK),
+        column("volume", NULL_VOLUME),
+    )
     stamped = (nulls & NULL_EXCHANGE_TS) == 0
-    ts[at] = np.where(stamped, r["exchange_ts_ms"][rows][taken], r["received_ts_ms"][rows][taken])
-    book[at] = ~np.isnan(bid[at]) & ~np.isnan(ask[at])
-    return QuoteBatch(status, price, bid, ask, book, ts, volume, ())
+    ts = np.where(stamped, r["exchange_ts_ms"][rows][taken], r["received_ts_ms"][rows][taken])
+    return placed(markets * len(chunk), pos[failed], kind[failed] == 1, pos[taken], floats, ts)
 
 
 def lookup(size: int, gids: Ints) -> Ints:
@@ -190,11 +162,7 @@ def lookup(size: int, gids: Ints) -> Ints:
     return table
 
 
-def reset_all(s: BreakerArrays) -> BreakerArrays:
-    """`circuit_breakers.reset` of every row: closed, the reference and volatility kept."""
-    n = len(s.status)
-    closed = BreakerArrays.closed(n)
-    closed.reference, closed.reference_ms = s.reference, s.reference_ms
-    closed.variance, closed.samples = s.variance, s.samples
-    closed.rebase = np.ones(n, dtype=bool)
-    return closed
+def _padded_ids(strings: Strings, rows: list[tuple[str, ...]], width: int) -> Ints:
+    """Per feed, the ids of its names in used order, padded to `width` (-3: no name)."""
+    ids = [[strings.id(n) for n in names] + [-3] * (width - len(names)) for names in rows]
+    return np.array(ids, dtype=np.int64).reshape(len(rows), width)

@@ -43,29 +43,21 @@ from circuit_breakers.vector import VERDICTS, BatchStep, step_batch
 from feeds.quote import FailureKind
 from node.pipeline import FeedMemory, FeedPlan, RoundRules, plan_feed
 from node.records import plan_json
-from node.replay_aggregates import LazyResults
+from node.replay_aggregates import LazyResults, ResultReader, batch_view
 from node.replay_columns import (
     Bools,
     Ints,
     JournalColumns,
     Progress,
-    ResultReader,
     RoundInputs,
     Scan,
 )
-from node.replay_config import ChunkConfig, Tiles, lookup, reset_all, stacked_quotes
+from node.replay_config import ChunkConfig, Tiles, lookup, stacked_quotes
 from node.replay_decisions import Inputs, publish_ids, same_answers
-from node.replay_report import FeedTally, ReplayReport
+from node.replay_report import FeedTally, ReplayReport, held
 from publisher.policy import LastPublished, PublishReason
 
 Floats = NDArray[np.float64]
-
-
-def _same_ms(null: Ints, recorded: Ints, replayed: Ints) -> Bools:
-    """A recorded optional millisecond field against the replayed one (`NONE` for None): null
-    where the replay has None, else the same value (a recorded `NONE` is not a null)."""
-    absent = replayed == NONE
-    return np.asarray(((null != 0) == absent) & (absent | (recorded == replayed)), dtype=bool)
 
 
 def _same(a: Floats, b: Floats) -> Bools:
@@ -85,8 +77,6 @@ def prove_exact(
 ) -> ReplayReport | None:
     """The exact replay's report when every round checks against its recorded predecessor;
     None when the sequential replay must run (see the module's docstring)."""
-    from node.replay_proof import Checker
-
     scan = Scan(rules_for, feed)
     try:
         for rec in records:
@@ -197,30 +187,47 @@ class Checker:
         """The breaker states the chunk's feed-rounds start from: the recorded state of each
         feed's previous round, a closed breaker after a node start, an operator's reset
         applied; None when a recorded state is not one the breaker machine writes."""
-        f = self.c.feeds
         fresh = prior < 0
-        p = np.where(fresh, 0, prior)
-        nulls = f["state_nulls"][p]
-        status = self.status_code[f["state_status"][p]]
-        raw_trip = f["state_trip"][p]
-        trip = np.where(raw_trip >= 0, self.trip_code[np.maximum(raw_trip, 0)], -1)
-        bad = (status < 0) | (trip < -1) | (nulls & NULL_VARIANCE > 0)
-        if (bad & ~fresh).any():
+        recorded, good = self.recorded(np.where(fresh, 0, prior))
+        if (~good & ~fresh).any():
             return None
+        states = recorded.where(fresh, lambda: BreakerArrays.closed(len(prior)))
+        return states.where(reset, states.reset)
+
+    def recorded(self, rows: Ints) -> tuple[BreakerArrays, Bools]:
+        """The breaker states recorded in feed rows `rows`, as the machine's arrays (None as
+        NaN / `NONE`), and which rows hold a state the machine writes: a known status and
+        trip, a variance, no time equal to the `NONE` sentinel."""
+        f = self.c.feeds
+        nulls = f["state_nulls"][rows]
+        status = self.status_code[f["state_status"][rows]]
+        raw_trip = f["state_trip"][rows]
+        trip = np.where(raw_trip >= 0, self.trip_code[np.maximum(raw_trip, 0)], -1)
+        good = (status >= 0) & (trip >= -1) & ((nulls & NULL_VARIANCE) == 0)
+
+        def ms(name: str, null: int) -> Ints:
+            nonlocal good
+            value = f[name][rows]
+            good = good & ((nulls & null > 0) | (value != NONE))
+            return np.where(nulls & null, NONE, value)
+
+        def fl(name: str, null: int) -> Floats:
+            return np.where(nulls & null, np.nan, f[name][rows])
+
         states = BreakerArrays(
             status,
-            np.where(nulls & NULL_SINCE, NONE, f["state_since_ms"][p]),
-            np.where(nulls & NULL_CANDIDATE, np.nan, f["state_candidate"][p]),
-            f["state_confirmations"][p].astype(np.int64),
+            ms("state_since_ms", NULL_SINCE),
+            fl("state_candidate", NULL_CANDIDATE),
+            f["state_confirmations"][rows].astype(np.int64),
             trip,
-            np.where(nulls & NULL_HALF_OPEN, NONE, f["state_half_open_ms"][p]),
-            np.where(nulls & NULL_REFERENCE, np.nan, f["state_reference"][p]),
-            np.where(nulls & NULL_REFERENCE_MS, NONE, f["state_reference_ms"][p]),
-            f["state_variance"][p].astype(np.float64),
-            f["state_samples"][p].astype(np.int64),
-            f["state_rebase"][p].astype(bool),
-        ).where(fresh, lambda: BreakerArrays.closed(len(prior)))
-        return states.where(reset, lambda: reset_all(states))
+            ms("state_half_open_ms", NULL_HALF_OPEN),
+            fl("state_reference", NULL_REFERENCE),
+            ms("state_reference_ms", NULL_REFERENCE_MS),
+            f["state_variance"][rows].astype(np.float64),
+            f["state_samples"][rows].astype(np.int64),
+            f["state_rebase"][rows].astype(bool),
+        )
+        return states, np.asarray(good, dtype=bool)
 
     def same_aggregates(
         self, idx: Ints, whole: VectorRound, tall: QuoteBatch, t: Tiles, vec: Bools
@@ -255,39 +262,31 @@ class Checker:
     def same_breakers(self, idx: Ints, step: BatchStep, t: Tiles) -> Bools:
         f = self.c.feeds
         after = step.after
-        nulls = f["state_nulls"][idx]
-        raw_trip = f["state_trip"][idx]
-        trip = np.where(raw_trip >= 0, self.trip_code[np.maximum(raw_trip, 0)], -1)
+        recorded, good = self.recorded(idx)
         ok: Bools = (
-            (f["verdict"][idx] == self.verdict_gid[step.verdict])
+            good
+            & (f["verdict"][idx] == self.verdict_gid[step.verdict])
             & (f["allow"][idx] == step.allow)
             & (f["status"][idx] == self.status_gid[after.status])
             & (f["trips"][idx] == step.trips)
-            & (f["state_status"][idx] == self.status_gid[after.status])
-            & _same_ms(nulls & NULL_SINCE, f["state_since_ms"][idx], after.since_ms)
-            & _same(
-                np.where(nulls & NULL_CANDIDATE, np.nan, f["state_candidate"][idx]),
-                after.candidate,
-            )
-            & (f["state_confirmations"][idx] == after.confirmations)
-            & (trip == after.trip)
-            & _same_ms(nulls & NULL_HALF_OPEN, f["state_half_open_ms"][idx], after.half_open_ms)
-            & _same(
-                np.where(nulls & NULL_REFERENCE, np.nan, f["state_reference"][idx]),
-                after.reference,
-            )
-            & _same_ms(nulls & NULL_REFERENCE_MS, f["state_reference_ms"][idx], after.reference_ms)
-            & _same(f["state_variance"][idx], after.variance)
-            & ((nulls & NULL_VARIANCE) == 0)
-            & (f["state_samples"][idx] == after.samples)
-            & (f["state_rebase"][idx] == after.rebase)
+            & (recorded.status == after.status)
+            & (recorded.since_ms == after.since_ms)
+            & _same(recorded.candidate, after.candidate)
+            & (recorded.confirmations == after.confirmations)
+            & (recorded.trip == after.trip)
+            & (recorded.half_open_ms == after.half_open_ms)
+            & _same(recorded.reference, after.reference)
+            & (recorded.reference_ms == after.reference_ms)
+            & _same(recorded.variance, after.variance)
+            & (recorded.samples == after.samples)
+            & (recorded.rebase == after.rebase)
         )
         # The reason of a WITHIN round, formatted by the breaker's own `within_moves`.
         rows = np.flatnonzero(step.verdict == self.within)
         move = step.move[rows]
         expected = np.full(len(rows), self.c.strings.ids.get(within(None, 0.0), -2))
         ids = self.c.strings.ids.get
-        bounds = t.max_deviation[rows]
+        bounds = t.params.max_deviation[rows]
         for bound in t.bounds:
             some = (bounds == bound) & ~np.isnan(move)
             texts = within_moves(move[some].tolist(), bound)
@@ -311,15 +310,8 @@ class Checker:
         x = chunk[r]
         name, rule = cfg.names[feed], x.rules.feeds[feed]
         m = cfg.markets
-        view = QuoteBatch(
-            tall.status[r * m : (r + 1) * m],
-            tall.price[r * m : (r + 1) * m],
-            tall.bid[r * m : (r + 1) * m],
-            tall.ask[r * m : (r + 1) * m],
-            tall.has_book[r * m : (r + 1) * m],
-            tall.ts_ms[r * m : (r + 1) * m],
-            tall.volume[r * m : (r + 1) * m],
-            LazyResults(x.rec.body["results"], self.read),
+        view = batch_view(
+            tall, slice(r * m, (r + 1) * m), LazyResults(x.rec.body["results"], self.read)
         )
         rows = whole.section(r * cfg.feeds, (r + 1) * cfg.feeds, cfg.layout, view, x.rec.ts_ms)
         agg = rows.aggregate_row(feed)
@@ -341,11 +333,7 @@ class Checker:
         # must be the replayed one bit for bit (`==` takes -0.0 for 0.0).
         if canonical_json(recorded) != canonical_json(replayed):
             return None
-        breaker = recorded.get("breaker") or {}
-        value = (recorded.get("aggregate") or {}).get("value")
-        return recorded.get("publish") is not None, breaker.get("allow") is False and (
-            value is not None
-        )
+        return recorded.get("publish") is not None, held(recorded)
 
     def tally(
         self, chunk: Sequence[RoundInputs], cfg: ChunkConfig, publishes: Bools, holds: Bools

@@ -3,6 +3,7 @@ the replay did (`node.replay.replay_records` fills it in)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,3 +78,9 @@ class ReplayReport:
                 for f, t in sorted(self.feeds.items())
             },
         }
+
+
+def held(plan: Mapping[str, Any]) -> bool:
+    """Did a journaled plan (its JSON) hold a value back: a value its breaker did not allow."""
+    breaker = plan.get("breaker") or {}
+    return breaker.get("allow") is False and (plan.get("aggregate") or {}).get("value") is not None
